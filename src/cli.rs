@@ -1,0 +1,176 @@
+//! Command-line interface: parses flags, loads configuration, runs the chosen command.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, Overrides};
+use crate::error::Error;
+use crate::room::{Room, RoomOptions};
+use crate::session::{run_echo, EchoOptions};
+use crate::telemetry::{self, LogFormat};
+use crate::token::join_token;
+
+#[derive(Parser, Debug)]
+#[command(name = "interview-agent", version, about = "A realtime AI interviewer for LiveKit rooms")]
+pub struct Cli {
+    /// Configuration file (default: ./agent.toml when present).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Log level: error, warn, info, debug, trace.
+    #[arg(long, global = true)]
+    pub log_level: Option<String>,
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Server and credentials; each falls back to the environment, then agent.toml.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ServerArgs {
+    /// LiveKit server URL.
+    #[arg(long, env = "LIVEKIT_URL")]
+    pub url: Option<String>,
+    #[arg(long, env = "LIVEKIT_API_KEY")]
+    pub api_key: Option<String>,
+    /// Prefer the LIVEKIT_API_SECRET environment variable: flags show up in process lists.
+    #[arg(long, env = "LIVEKIT_API_SECRET", hide_env_values = true)]
+    pub api_secret: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Join a room directly (mints its own token from key/secret).
+    Connect {
+        #[arg(long)]
+        room: String,
+        #[arg(long)]
+        identity: Option<String>,
+        /// Media diagnostic: play back what is heard after a short delay.
+        #[arg(long)]
+        echo: bool,
+        /// Echo delay in milliseconds (default from agent.toml [echo] delay_ms).
+        #[arg(long)]
+        echo_delay_ms: Option<u64>,
+        /// Also send a sine tone at this frequency (Hz), for one-way checks.
+        #[arg(long)]
+        tone: Option<f64>,
+        /// Leave after this many seconds (default: run until Ctrl-C / SIGTERM).
+        #[arg(long)]
+        duration_secs: Option<u64>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Print a join token for a candidate (or any participant) and the server URL.
+    Token {
+        #[arg(long)]
+        room: String,
+        #[arg(long)]
+        identity: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Token lifetime in seconds.
+        #[arg(long, default_value_t = 6 * 3600)]
+        ttl_secs: u64,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+fn overrides(cli: &Cli, server: &ServerArgs) -> Overrides {
+    Overrides {
+        url: server.url.clone(),
+        api_key: server.api_key.clone(),
+        api_secret: server.api_secret.clone(),
+        agent_name: None,
+        log_level: cli.log_level.clone(),
+        log_format: cli.log_format,
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<(), Error> {
+    match &cli.command {
+        Command::Token {
+            room,
+            identity,
+            name,
+            ttl_secs,
+            server,
+        } => {
+            let config = Config::load(cli.config.as_deref(), &overrides(&cli, server))?;
+            let token = join_token(
+                &config.livekit.api_key,
+                &config.livekit.api_secret,
+                room,
+                identity,
+                name.as_deref(),
+                Duration::from_secs(*ttl_secs),
+            )?;
+            println!("LIVEKIT_URL={}", config.livekit.url);
+            println!("TOKEN={token}");
+            Ok(())
+        }
+        Command::Connect {
+            room,
+            identity,
+            echo,
+            echo_delay_ms,
+            tone,
+            duration_secs,
+            server,
+        } => {
+            let config = Config::load(cli.config.as_deref(), &overrides(&cli, server))?;
+            telemetry::init(&config.log.level, config.log.format);
+            let identity = identity.clone().unwrap_or_else(|| config.agent.identity.clone());
+            let token = join_token(
+                &config.livekit.api_key,
+                &config.livekit.api_secret,
+                room,
+                &identity,
+                Some(&config.agent.name),
+                Duration::from_secs(6 * 3600),
+            )?;
+            let opts = RoomOptions::from_config(&config.room);
+            let (room_handle, events) = Room::connect(&config.livekit.url, &token, opts).await?;
+            println!("joined room {} as {}", room_handle.name(), room_handle.local_identity());
+            let echo_opts = EchoOptions {
+                delay: Duration::from_millis(echo_delay_ms.unwrap_or(config.echo.delay_ms)),
+                duration: duration_secs.map(Duration::from_secs),
+                tone_hz: *tone,
+                echo: *echo,
+            };
+            let stats = run_echo(&room_handle, events, echo_opts, shutdown_signal()).await;
+            room_handle.close().await;
+            let stats = stats?;
+            println!(
+                "left room: {} track(s) heard, {} frames heard, {} frames sent",
+                stats.tracks, stats.frames_heard, stats.frames_sent
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,356 @@
+//! Configuration: `agent.toml`, overridden by environment variables, overridden by flags.
+//! Loaded and validated once at start; secrets are wrapped in [`Secret`] so they never print.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::telemetry::LogFormat;
+
+/// A value that must never appear in logs, errors or panics.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The secret itself, for the one place that needs it (signing, auth headers).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "<unset>" } else { "<redacted>" })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid setting {key}: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        message: message.into(),
+    }
+}
+
+/// The whole configuration. Every field has a documented default in `agent.toml`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub livekit: LiveKitConfig,
+    pub agent: AgentConfig,
+    pub room: RoomConfig,
+    pub echo: EchoConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LiveKitConfig {
+    /// Server URL, ws(s):// or http(s)://. Env: LIVEKIT_URL.
+    pub url: String,
+    /// API key. Env: LIVEKIT_API_KEY.
+    pub api_key: String,
+    /// API secret. Env: LIVEKIT_API_SECRET.
+    pub api_secret: Secret,
+}
+
+impl Default for LiveKitConfig {
+    fn default() -> Self {
+        // The defaults of `livekit-server --dev`, so a fresh checkout talks to a dev server.
+        LiveKitConfig {
+            url: "ws://localhost:7880".into(),
+            api_key: "devkey".into(),
+            api_secret: Secret::new("secret"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentConfig {
+    /// Name used for dispatch and shown as `lk.agent.name`. Env: LIVEKIT_AGENT_NAME.
+    pub name: String,
+    /// Participant identity when joining with `connect`.
+    pub identity: String,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig {
+            name: "interview-agent".into(),
+            identity: "interview-agent".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoomConfig {
+    /// Timeout of one signalling connection attempt, in milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Attempts before giving up on joining (first join and every rejoin).
+    pub connect_attempts: u32,
+    /// First retry delay; doubles per attempt up to `backoff_max_ms`.
+    pub backoff_initial_ms: u64,
+    pub backoff_max_ms: u64,
+    /// UDP bind address for media. Empty: 127.0.0.1 for a loopback server, all interfaces otherwise.
+    pub udp_bind: String,
+    /// Frames (20 ms each) buffered per remote audio track before the oldest are dropped.
+    pub audio_queue_frames: usize,
+}
+
+impl Default for RoomConfig {
+    fn default() -> Self {
+        RoomConfig {
+            connect_timeout_ms: 5_000,
+            connect_attempts: 5,
+            backoff_initial_ms: 500,
+            backoff_max_ms: 5_000,
+            udp_bind: String::new(),
+            audio_queue_frames: 50,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EchoConfig {
+    /// How long `connect --echo` waits before playing back what it heard.
+    pub delay_ms: u64,
+}
+
+impl Default for EchoConfig {
+    fn default() -> Self {
+        EchoConfig { delay_ms: 500 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// error | warn | info | debug | trace. `RUST_LOG` overrides.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+            format: LogFormat::Pretty,
+        }
+    }
+}
+
+/// Values given on the command line; `None` leaves the lower layers in charge.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub url: Option<String>,
+    pub api_key: Option<String>,
+    pub api_secret: Option<String>,
+    pub agent_name: Option<String>,
+    pub log_level: Option<String>,
+    pub log_format: Option<LogFormat>,
+}
+
+impl Config {
+    /// Load: file (if `path` is given or `agent.toml` exists in the working directory), then
+    /// environment, then `overrides`; then validate.
+    pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut config = match path {
+            Some(p) => Self::from_file(p)?,
+            None if Path::new("agent.toml").exists() => Self::from_file(Path::new("agent.toml"))?,
+            None => Config::default(),
+        };
+        config.apply_env(|k| std::env::var(k).ok());
+        config.apply_overrides(overrides);
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        })
+    }
+
+    pub fn from_toml(text: &str) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| e.message().to_string())
+    }
+
+    /// Apply environment variables; `get` is injectable so tests need not touch the process env.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) {
+        let nonempty = |k: &str| get(k).filter(|v| !v.is_empty());
+        if let Some(v) = nonempty("LIVEKIT_URL") {
+            self.livekit.url = v;
+        }
+        if let Some(v) = nonempty("LIVEKIT_API_KEY") {
+            self.livekit.api_key = v;
+        }
+        if let Some(v) = nonempty("LIVEKIT_API_SECRET") {
+            self.livekit.api_secret = Secret::new(v);
+        }
+        if let Some(v) = nonempty("LIVEKIT_AGENT_NAME") {
+            self.agent.name = v;
+        }
+    }
+
+    pub fn apply_overrides(&mut self, o: &Overrides) {
+        if let Some(v) = &o.url {
+            self.livekit.url = v.clone();
+        }
+        if let Some(v) = &o.api_key {
+            self.livekit.api_key = v.clone();
+        }
+        if let Some(v) = &o.api_secret {
+            self.livekit.api_secret = Secret::new(v.clone());
+        }
+        if let Some(v) = &o.agent_name {
+            self.agent.name = v.clone();
+        }
+        if let Some(v) = &o.log_level {
+            self.log.level = v.clone();
+        }
+        if let Some(v) = o.log_format {
+            self.log.format = v;
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.livekit.url.trim();
+        let scheme_ok = ["ws://", "wss://", "http://", "https://"]
+            .iter()
+            .any(|s| url.starts_with(s) && url.len() > s.len());
+        if !scheme_ok {
+            return Err(invalid(
+                "livekit.url",
+                format!("{url:?} must start with ws://, wss://, http:// or https:// and name a host"),
+            ));
+        }
+        if self.livekit.api_key.trim().is_empty() {
+            return Err(invalid("livekit.api_key", "is empty (set LIVEKIT_API_KEY)"));
+        }
+        if self.livekit.api_secret.is_empty() {
+            return Err(invalid("livekit.api_secret", "is empty (set LIVEKIT_API_SECRET)"));
+        }
+        if self.agent.identity.trim().is_empty() {
+            return Err(invalid("agent.identity", "is empty"));
+        }
+        if self.room.connect_attempts == 0 {
+            return Err(invalid("room.connect_attempts", "must be at least 1"));
+        }
+        if self.room.connect_timeout_ms == 0 {
+            return Err(invalid("room.connect_timeout_ms", "must be positive"));
+        }
+        if self.room.backoff_initial_ms > self.room.backoff_max_ms {
+            return Err(invalid(
+                "room.backoff_initial_ms",
+                "must not exceed room.backoff_max_ms",
+            ));
+        }
+        if self.room.audio_queue_frames == 0 {
+            return Err(invalid("room.audio_queue_frames", "must be at least 1"));
+        }
+        if !self.room.udp_bind.is_empty() && self.room.udp_bind.parse::<std::net::SocketAddr>().is_err() {
+            return Err(invalid(
+                "room.udp_bind",
+                format!("{:?} is not an address like 0.0.0.0:0", self.room.udp_bind),
+            ));
+        }
+        if !["error", "warn", "info", "debug", "trace"].contains(&self.log.level.as_str()) {
+            return Err(invalid(
+                "log.level",
+                format!("{:?} is not one of error, warn, info, debug, trace", self.log.level),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.room.connect_timeout_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn the_shipped_agent_toml_parses_and_equals_the_defaults() {
+        let text = include_str!("../agent.toml");
+        let parsed = Config::from_toml(text).expect("agent.toml parses");
+        let d = Config::default();
+        assert_eq!(parsed.livekit.url, d.livekit.url);
+        assert_eq!(parsed.livekit.api_key, d.livekit.api_key);
+        assert_eq!(parsed.livekit.api_secret, d.livekit.api_secret);
+        assert_eq!(parsed.room.connect_attempts, d.room.connect_attempts);
+        assert_eq!(parsed.room.audio_queue_frames, d.room.audio_queue_frames);
+        assert_eq!(parsed.echo.delay_ms, d.echo.delay_ms);
+        assert_eq!(parsed.agent.name, d.agent.name);
+        parsed.validate().expect("defaults are valid");
+    }
+
+    #[test]
+    fn env_overrides_file_and_flags_override_env() {
+        let mut c = Config::from_toml("[livekit]\nurl = \"ws://file:1\"\napi_key = \"filekey\"").unwrap();
+        let env: HashMap<&str, &str> = [("LIVEKIT_URL", "ws://env:2"), ("LIVEKIT_API_SECRET", "envsecret")].into();
+        c.apply_env(|k| env.get(k).map(|v| v.to_string()));
+        assert_eq!(c.livekit.url, "ws://env:2");
+        assert_eq!(c.livekit.api_key, "filekey");
+        assert_eq!(c.livekit.api_secret.expose(), "envsecret");
+        c.apply_overrides(&Overrides {
+            url: Some("ws://flag:3".into()),
+            ..Default::default()
+        });
+        assert_eq!(c.livekit.url, "ws://flag:3");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_clear_errors() {
+        let err = Config::from_toml("[livekit]\nulr = \"x\"").unwrap_err();
+        assert!(err.contains("ulr"), "{err}");
+        let mut c = Config::default();
+        c.livekit.url = "localhost:7880".into();
+        let msg = c.validate().unwrap_err().to_string();
+        assert!(msg.contains("livekit.url"), "{msg}");
+        let mut c = Config::default();
+        c.livekit.api_secret = Secret::new("");
+        assert!(c.validate().unwrap_err().to_string().contains("LIVEKIT_API_SECRET"));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let mut c = Config::default();
+        c.livekit.api_secret = Secret::new("super-secret-value");
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("super-secret-value"));
+        assert!(dbg.contains("<redacted>"));
+    }
+}
