@@ -29,9 +29,14 @@ pub fn init(level: &str, format: LogFormat) {
     });
 }
 
-/// Our crate at `level`; the WebRTC stack is chatty, so keep it at warn unless asked.
+/// Our crate at `level`, others at warn. The WebRTC stack logs routine protocol noise
+/// (unknown DTLS extensions, writes before SRTP is keyed) at warn/error: only its errors
+/// that matter surface through our own logs, so it is kept quiet unless RUST_LOG asks.
 fn default_filter(level: &str) -> String {
-    format!("warn,interview_agent={level},interview_agent_cli={level}")
+    let quiet = ["rtc", "rtc_ice", "rtc_dtls", "rtc_sctp", "rtc_srtp", "rtc_interceptor", "rtc_datachannel", "webrtc"]
+        .map(|c| format!(",{c}=off"))
+        .concat();
+    format!("warn,interview_agent={level}{quiet}")
 }
 
 /// Replace anything that looks like a JWT (three base64url segments, the first starting with

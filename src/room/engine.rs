@@ -105,6 +105,8 @@ pub(crate) struct Engine {
     pending_candidates: [Vec<RTCIceCandidateInit>; 2],
     local_mid: [Option<String>; 2],
     pub_negotiated: bool,
+    /// Publisher DTLS/SRTP is up: only then do writes reach the wire.
+    pub_connected: bool,
     negotiating: bool,
     renegotiate: bool,
     offer_id: u32,
@@ -162,6 +164,7 @@ impl Engine {
             pending_candidates: [Vec::new(), Vec::new()],
             local_mid: [None, None],
             pub_negotiated: false,
+            pub_connected: false,
             negotiating: false,
             renegotiate: false,
             offer_id: 0,
@@ -496,6 +499,9 @@ impl Engine {
 
     /// After an answer: point each negotiated publication's writer at its track.
     async fn activate_publications(&mut self) {
+        if !self.pub_connected || self.negotiating {
+            return;
+        }
         for p in &mut self.publications {
             let (Some(track), Some(sender)) = (&p.track, &p.sender) else { continue };
             let pt = match sender.get_parameters().await {
@@ -716,6 +722,12 @@ impl Engine {
             }
             PcEvent::State(state) => {
                 tracing::debug!(target = ?t.target, %state, "peer connection state");
+                if t.target == Target::Publisher {
+                    self.pub_connected = state == RTCPeerConnectionState::Connected;
+                    if self.pub_connected {
+                        self.activate_publications().await;
+                    }
+                }
                 if state == RTCPeerConnectionState::Failed {
                     return Flow::Rejoin(format!("{:?} peer connection failed", t.target));
                 }
@@ -791,6 +803,7 @@ impl Engine {
         self.pending_candidates = [Vec::new(), Vec::new()];
         self.local_mid = [None, None];
         self.pub_negotiated = false;
+        self.pub_connected = false;
         self.negotiating = false;
         self.renegotiate = false;
         self.unresolved.clear();

@@ -1,0 +1,195 @@
+//! Shared harness for the end-to-end tests: a LiveKit server (our in-process test fixture, or
+//! a real server when LIVEKIT_URL is set), tokens, and Python SDK peers (real libwebrtc).
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use interview_agent::config::Secret;
+use livekit_test_server::{TestServer, TestServerOptions};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Where the tests find a LiveKit server.
+pub struct Env {
+    pub url: String,
+    pub api_key: String,
+    pub api_secret: Secret,
+    /// Present when we started the fixture ourselves (fault-injection hooks live here).
+    pub server: Option<TestServer>,
+}
+
+impl Env {
+    /// `LIVEKIT_URL` (+ `LIVEKIT_API_KEY`/`LIVEKIT_API_SECRET`) when set, e.g. a real
+    /// `livekit-server --dev`; otherwise our test fixture on 127.0.0.1:0.
+    pub async fn start() -> Env {
+        init_logs();
+        if let Ok(url) = std::env::var("LIVEKIT_URL") {
+            if !url.is_empty() {
+                return Env {
+                    url,
+                    api_key: std::env::var("LIVEKIT_API_KEY").unwrap_or_else(|_| "devkey".into()),
+                    api_secret: Secret::new(std::env::var("LIVEKIT_API_SECRET").unwrap_or_else(|_| "secret".into())),
+                    server: None,
+                };
+            }
+        }
+        let server = TestServer::start(TestServerOptions::default())
+            .await
+            .expect("start the LiveKit test server");
+        Env {
+            url: server.url(),
+            api_key: server.api_key().to_string(),
+            api_secret: Secret::new(server.api_secret()),
+            server: Some(server),
+        }
+    }
+
+    pub fn token(&self, room: &str, identity: &str) -> String {
+        interview_agent::token::join_token(&self.api_key, &self.api_secret, room, identity, None, Duration::from_secs(600))
+            .expect("mint token")
+    }
+}
+
+fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,interview_agent=info,rtc=off,rtc_ice=off,rtc_dtls=off,rtc_sctp=off,rtc_srtp=off,webrtc=off")),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+/// A unique room name per test.
+pub fn room_name(prefix: &str) -> String {
+    format!("{prefix}-{:08x}", rand::random::<u32>())
+}
+
+/// The Python with the LiveKit SDK: `LK_PYTHON`, else the repo's `.venv`. Never skipped: a
+/// missing peer is a broken test environment, run `scripts/setup.sh`.
+pub fn python() -> PathBuf {
+    let p = std::env::var("LK_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    assert!(
+        p.exists(),
+        "Python with the LiveKit SDK not found at {} — run scripts/setup.sh (or set LK_PYTHON)",
+        p.display()
+    );
+    p
+}
+
+/// A running `tests/peers/lk_peer.py`.
+pub struct PyPeer {
+    child: Child,
+    out: PathBuf,
+    _dir: TempDir,
+}
+
+pub struct TempDir(pub PathBuf);
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!("ia-{tag}-{:016x}", rand::random::<u64>()));
+        std::fs::create_dir_all(&p).expect("temp dir");
+        TempDir(p)
+    }
+}
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl PyPeer {
+    /// Start a peer joining `room` as `identity` with extra `args`; returns once it printed READY.
+    pub async fn spawn(env: &Env, room: &str, identity: &str, args: &[&str]) -> PyPeer {
+        let dir = TempDir::new(identity);
+        let out = dir.0.join("result.json");
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/lk_peer.py");
+        let mut child = Command::new(python())
+            .arg(&script)
+            .args(["--url", &env.url, "--token", &env.token(room, identity), "--out"])
+            .arg(&out)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn python peer");
+        let stdout = child.stdout.take().expect("peer stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let ready = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.trim() == "READY" {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        assert!(matches!(ready, Ok(true)), "python peer {identity} never became READY");
+        // Keep draining stdout so the peer never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        PyPeer { child, out, _dir: dir }
+    }
+
+    /// Wait for the peer to finish and return its JSON report.
+    pub async fn finish(mut self) -> serde_json::Value {
+        let status = tokio::time::timeout(Duration::from_secs(120), self.child.wait())
+            .await
+            .expect("python peer did not exit in time")
+            .expect("wait for python peer");
+        assert!(status.success(), "python peer failed: {status}");
+        let text = std::fs::read_to_string(&self.out).expect("peer result file");
+        serde_json::from_str(&text).expect("peer result is JSON")
+    }
+}
+
+/// The peer report's tracks published by `identity`.
+pub fn tracks_from<'a>(report: &'a serde_json::Value, identity: &str) -> Vec<&'a serde_json::Value> {
+    report["tracks"]
+        .as_array()
+        .map(|a| a.iter().filter(|t| t["participant"] == identity).collect())
+        .unwrap_or_default()
+}
+
+/// Strongest frequency in `samples` (48 kHz) between `lo` and `hi` Hz, by a Goertzel scan
+/// (coarse 5 Hz, then 0.25 Hz around the peak).
+pub fn dominant_hz(samples: &[i16], lo: f64, hi: f64) -> f64 {
+    let power = |f: f64| {
+        let w = 2.0 * std::f64::consts::PI * f / 48_000.0;
+        let c = 2.0 * w.cos();
+        let (mut s1, mut s2) = (0.0f64, 0.0f64);
+        for &x in samples {
+            let s0 = x as f64 + c * s1 - s2;
+            s2 = s1;
+            s1 = s0;
+        }
+        s1 * s1 + s2 * s2 - c * s1 * s2
+    };
+    let best = |from: f64, to: f64, step: f64| {
+        let mut f = from;
+        let (mut bf, mut bp) = (from, f64::MIN);
+        while f <= to {
+            let p = power(f);
+            if p > bp {
+                bp = p;
+                bf = f;
+            }
+            f += step;
+        }
+        bf
+    };
+    let coarse = best(lo, hi, 5.0);
+    best(coarse - 5.0, coarse + 5.0, 0.25)
+}
+
+pub fn rms_dbfs(samples: &[i16]) -> f64 {
+    if samples.is_empty() {
+        return -120.0;
+    }
+    let ms = samples.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / samples.len() as f64;
+    (10.0 * (ms / (32768.0f64 * 32768.0)).log10()).max(-120.0)
+}
