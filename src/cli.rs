@@ -8,7 +8,10 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::{Config, Overrides};
 use crate::error::Error;
 use crate::room::{Room, RoomOptions};
-use crate::session::{run_echo, EchoOptions};
+use crate::session::{run_echo, EchoOptions, EchoRunner};
+use crate::worker::{self, WorkerOptions};
+use std::sync::Arc;
+use tokio::sync::mpsc;
 use crate::telemetry::{self, LogFormat};
 use crate::token::join_token;
 
@@ -40,8 +43,29 @@ pub struct ServerArgs {
     pub api_secret: Option<String>,
 }
 
+/// Worker flags (production `start` and development `dev`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct WorkerArgs {
+    /// Agent name for explicit dispatch (empty: dispatched into every room automatically).
+    #[arg(long, env = "LIVEKIT_AGENT_NAME")]
+    pub agent_name: Option<String>,
+    /// Interviews this process runs at once (0 = no limit).
+    #[arg(long)]
+    pub max_jobs: Option<usize>,
+    /// Health/metrics HTTP port.
+    #[arg(long)]
+    pub health_port: Option<u16>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run the agent worker (production): register with LiveKit and take dispatched interviews.
+    Start(WorkerArgs),
+    /// Run the worker with development defaults: ws://localhost:7880, devkey/secret, pretty
+    /// logs, no load limit, random health port.
+    Dev(WorkerArgs),
     /// Join a room directly (mints its own token from key/secret).
     Connect {
         #[arg(long)]
@@ -85,6 +109,8 @@ fn overrides(cli: &Cli, server: &ServerArgs) -> Overrides {
         api_key: server.api_key.clone(),
         api_secret: server.api_secret.clone(),
         agent_name: None,
+        max_jobs: None,
+        health_port: None,
         log_level: cli.log_level.clone(),
         log_format: cli.log_format,
     }
@@ -112,8 +138,60 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// Forward every SIGTERM/SIGINT as one item: the worker drains on the first, stops on the second.
+fn signal_channel() -> mpsc::Receiver<()> {
+    let (tx, rx) = mpsc::channel(4);
+    tokio::spawn(async move {
+        loop {
+            shutdown_signal().await;
+            if tx.send(()).await.is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+async fn run_worker(cli: &Cli, args: &WorkerArgs, dev: bool) -> Result<(), Error> {
+    let mut o = overrides(cli, &args.server);
+    o.agent_name = args.agent_name.clone();
+    o.max_jobs = args.max_jobs;
+    o.health_port = args.health_port;
+    let config = Config::load(cli.config.as_deref(), &o)?;
+    telemetry::init(&config.log.level, if dev { LogFormat::Pretty } else { config.log.format });
+    let host: std::net::IpAddr = config
+        .worker
+        .health_host
+        .parse()
+        .map_err(|_| Error::Other(format!("worker.health_host {:?} is not an IP address", config.worker.health_host)))?;
+    let port = if dev && args.health_port.is_none() { 0 } else { config.worker.health_port };
+    let opts = WorkerOptions {
+        url: config.livekit.url.clone(),
+        api_key: config.livekit.api_key.clone(),
+        api_secret: config.livekit.api_secret.clone(),
+        agent_name: config.agent.name_for_dispatch(),
+        max_jobs: config.worker.max_jobs,
+        load_threshold: if dev { f32::INFINITY } else { config.worker.load_threshold },
+        health_addr: std::net::SocketAddr::new(host, port),
+        drain_timeout: Duration::from_secs(config.worker.drain_timeout_secs),
+        ..WorkerOptions::default()
+    };
+    let runner = Arc::new(EchoRunner {
+        room_options: RoomOptions::from_config(&config.room),
+        delay: Duration::from_millis(config.echo.delay_ms),
+        ..EchoRunner::default()
+    });
+    worker::run(opts, runner, signal_channel(), |h| {
+        println!("health on http://{}", h.health_addr);
+    })
+    .await?;
+    Ok(())
+}
+
 pub async fn run(cli: Cli) -> Result<(), Error> {
     match &cli.command {
+        Command::Start(args) => run_worker(&cli, args, false).await,
+        Command::Dev(args) => run_worker(&cli, args, true).await,
         Command::Token {
             room,
             identity,

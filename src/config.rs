@@ -61,6 +61,7 @@ pub struct Config {
     pub agent: AgentConfig,
     pub room: RoomConfig,
     pub echo: EchoConfig,
+    pub worker: WorkerConfig,
     pub log: LogConfig,
 }
 
@@ -93,6 +94,22 @@ pub struct AgentConfig {
     pub name: String,
     /// Participant identity when joining with `connect`.
     pub identity: String,
+    /// "explicit": only rooms that dispatch `name` get the agent (AgentDispatchService,
+    /// token room config). "automatic": registered with an empty name, dispatched into
+    /// every new room.
+    pub dispatch: String,
+}
+
+impl AgentConfig {
+    /// The name registered for dispatch. `dispatch = "automatic"` registers with an empty
+    /// name, which LiveKit dispatches into every new room.
+    pub fn name_for_dispatch(&self) -> String {
+        if self.dispatch == "automatic" {
+            String::new()
+        } else {
+            self.name.clone()
+        }
+    }
 }
 
 impl Default for AgentConfig {
@@ -100,6 +117,7 @@ impl Default for AgentConfig {
         AgentConfig {
             name: "interview-agent".into(),
             identity: "interview-agent".into(),
+            dispatch: "explicit".into(),
         }
     }
 }
@@ -148,6 +166,33 @@ impl Default for EchoConfig {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// Jobs (interviews) one process runs at once; 0 = no limit.
+    pub max_jobs: usize,
+    /// Report full (and refuse jobs) at or above this load figure (0..1). `dev` ignores it.
+    pub load_threshold: f32,
+    /// Address of the health/metrics HTTP server.
+    pub health_host: String,
+    /// Port of the health/metrics HTTP server (`dev` uses a random port).
+    pub health_port: u16,
+    /// On SIGTERM/SIGINT, how long running interviews may take to finish.
+    pub drain_timeout_secs: u64,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            max_jobs: 16,
+            load_threshold: 0.7,
+            health_host: "0.0.0.0".into(),
+            health_port: 8081,
+            drain_timeout_secs: 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
     /// error | warn | info | debug | trace. `RUST_LOG` overrides.
     pub level: String,
@@ -170,6 +215,8 @@ pub struct Overrides {
     pub api_key: Option<String>,
     pub api_secret: Option<String>,
     pub agent_name: Option<String>,
+    pub max_jobs: Option<usize>,
+    pub health_port: Option<u16>,
     pub log_level: Option<String>,
     pub log_format: Option<LogFormat>,
 }
@@ -234,6 +281,12 @@ impl Config {
         if let Some(v) = &o.agent_name {
             self.agent.name = v.clone();
         }
+        if let Some(v) = o.max_jobs {
+            self.worker.max_jobs = v;
+        }
+        if let Some(v) = o.health_port {
+            self.worker.health_port = v;
+        }
         if let Some(v) = &o.log_level {
             self.log.level = v.clone();
         }
@@ -262,6 +315,12 @@ impl Config {
         if self.agent.identity.trim().is_empty() {
             return Err(invalid("agent.identity", "is empty"));
         }
+        if !["explicit", "automatic"].contains(&self.agent.dispatch.as_str()) {
+            return Err(invalid(
+                "agent.dispatch",
+                format!("{:?} is not \"explicit\" or \"automatic\"", self.agent.dispatch),
+            ));
+        }
         if self.room.connect_attempts == 0 {
             return Err(invalid("room.connect_attempts", "must be at least 1"));
         }
@@ -281,6 +340,15 @@ impl Config {
             return Err(invalid(
                 "room.udp_bind",
                 format!("{:?} is not an address like 0.0.0.0:0", self.room.udp_bind),
+            ));
+        }
+        if !(self.worker.load_threshold > 0.0) {
+            return Err(invalid("worker.load_threshold", "must be greater than 0"));
+        }
+        if format!("{}:0", self.worker.health_host).parse::<std::net::SocketAddr>().is_err() {
+            return Err(invalid(
+                "worker.health_host",
+                format!("{:?} is not an IP address", self.worker.health_host),
             ));
         }
         if !["error", "warn", "info", "debug", "trace"].contains(&self.log.level.as_str()) {
@@ -314,6 +382,10 @@ mod tests {
         assert_eq!(parsed.room.audio_queue_frames, d.room.audio_queue_frames);
         assert_eq!(parsed.echo.delay_ms, d.echo.delay_ms);
         assert_eq!(parsed.agent.name, d.agent.name);
+        assert_eq!(parsed.worker.max_jobs, d.worker.max_jobs);
+        assert_eq!(parsed.worker.load_threshold, d.worker.load_threshold);
+        assert_eq!(parsed.worker.health_port, d.worker.health_port);
+        assert_eq!(parsed.worker.drain_timeout_secs, d.worker.drain_timeout_secs);
         parsed.validate().expect("defaults are valid");
     }
 

@@ -4,6 +4,7 @@
 use crate::config::ConfigError;
 use crate::room::RoomError;
 use crate::token::TokenError;
+use crate::worker::WorkerError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -13,6 +14,8 @@ pub enum Error {
     Room(#[from] RoomError),
     #[error("token: {0}")]
     Token(#[from] TokenError),
+    #[error("worker: {0}")]
+    Worker(#[from] WorkerError),
     #[error("{0}")]
     Other(String),
 }

@@ -1,0 +1,1 @@
+//! Voice pipeline (turns, speech scheduling, barge-in). Never touches LiveKit types.

@@ -1,0 +1,1 @@
+//! STT / LLM / TTS provider traits, one file per vendor.
