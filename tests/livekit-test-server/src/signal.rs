@@ -1,0 +1,282 @@
+//! TEST FIXTURE, not a product: the `/rtc` signalling WebSocket of the LiveKit test server —
+//! join (JoinResponse, duplicate-identity kick), resume (`reconnect=1&sid=`), the request
+//! dispatch loop and the departure timeout after a dropped connection.
+
+use crate::http::Request;
+use crate::participant::{JoinParams, Outbound, Participant};
+use crate::{auth, http, ServerState};
+use futures_util::{SinkExt, StreamExt};
+use livekit_protocol as proto;
+use prost::Message as _;
+use proto::signal_request::Message as In;
+use proto::signal_response::Message as Out;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+pub(crate) const SERVER_VERSION: &str = "1.9.0";
+pub(crate) const PROTOCOL_VERSION: i32 = 16;
+
+pub(crate) fn server_info() -> proto::ServerInfo {
+    proto::ServerInfo {
+        edition: proto::server_info::Edition::Standard as i32,
+        version: SERVER_VERSION.into(),
+        protocol: PROTOCOL_VERSION,
+        region: String::new(),
+        node_id: "ND_livekit_test_server".into(),
+        debug_info: "livekit-test-server (test fixture)".into(),
+        agent_protocol: 1,
+    }
+}
+
+fn permission_from(claims: &livekit_api::access_token::Claims) -> proto::ParticipantPermission {
+    let v = &claims.video;
+    let sources = v
+        .can_publish_sources
+        .iter()
+        .filter_map(|s| match s.as_str() {
+            "camera" => Some(proto::TrackSource::Camera as i32),
+            "microphone" => Some(proto::TrackSource::Microphone as i32),
+            "screen_share" => Some(proto::TrackSource::ScreenShare as i32),
+            "screen_share_audio" => Some(proto::TrackSource::ScreenShareAudio as i32),
+            _ => None,
+        })
+        .collect();
+    proto::ParticipantPermission {
+        can_subscribe: v.can_subscribe(),
+        can_publish: v.can_publish(),
+        can_publish_data: v.can_publish_data(),
+        can_publish_sources: sources,
+        hidden: v.hidden,
+        recorder: v.recorder,
+        can_update_metadata: v.can_update_own_metadata(),
+        agent: v.agent,
+        ..Default::default()
+    }
+}
+
+fn kind_from(kind: &str) -> i32 {
+    use proto::participant_info::Kind;
+    match kind {
+        "ingress" => Kind::Ingress as i32,
+        "egress" => Kind::Egress as i32,
+        "sip" => Kind::Sip as i32,
+        "agent" => Kind::Agent as i32,
+        _ => Kind::Standard as i32,
+    }
+}
+
+/// Serves `GET /rtc`: authenticates, upgrades, joins or resumes, then runs the session.
+pub(crate) async fn serve(state: Arc<ServerState>, mut stream: TcpStream, req: Request) {
+    let token = auth::token_from(&req);
+    let claims = match auth::verify(&state.verifier, token.as_deref())
+        .and_then(|c| auth::check_join(&c).map(|_| c))
+    {
+        Ok(c) => c,
+        Err(msg) => {
+            let _ = http::write_response(
+                &mut stream,
+                401,
+                "text/plain; charset=utf-8",
+                msg.as_bytes(),
+            )
+            .await;
+            return;
+        }
+    };
+    if let Err(e) = http::accept_websocket(&mut stream, &req).await {
+        tracing::debug!("websocket handshake failed: {e}");
+        return;
+    }
+    let ws = WebSocketStream::from_raw_socket(stream, Role::Server, None).await;
+    let (tx, rx) = mpsc::unbounded_channel();
+
+    let room_name = claims.video.room.clone();
+    if req.query_flag("reconnect") {
+        let sid = req.query.get("sid").cloned().unwrap_or_default();
+        let existing = state
+            .rooms
+            .get(&room_name)
+            .and_then(|r| r.find_sid(&sid))
+            .filter(|p| p.identity == claims.sub && !p.closed.load(Ordering::SeqCst));
+        match existing {
+            Some(p) => {
+                let conn = p.attach_signal(tx);
+                tracing::info!(identity = %p.identity, "participant resumed");
+                p.send(Out::Reconnect(proto::ReconnectResponse {
+                    ice_servers: vec![],
+                    client_configuration: None,
+                    server_info: Some(server_info()),
+                    last_message_seq: 0,
+                }));
+                run(state, p, conn, ws, rx).await;
+            }
+            None => {
+                // Cannot resume: ask the client for a full reconnect, as livekit-server does.
+                let mut ws = ws;
+                let leave = proto::SignalResponse {
+                    message: Some(Out::Leave(proto::LeaveRequest {
+                        can_reconnect: true,
+                        reason: proto::DisconnectReason::StateMismatch as i32,
+                        action: proto::leave_request::Action::Reconnect as i32,
+                        regions: None,
+                    })),
+                };
+                let _ = ws.send(Message::Binary(leave.encode_to_vec().into())).await;
+                let _ = ws.close(None).await;
+            }
+        }
+        return;
+    }
+
+    let (room, _) = state.rooms.get_or_create(&room_name, 300, 0, "");
+    if let Some(old) = room.find_identity(&claims.sub) {
+        tracing::info!(identity = %claims.sub, "duplicate identity: removing previous participant");
+        old.remove(proto::DisconnectReason::DuplicateIdentity, true)
+            .await;
+    }
+    let params = JoinParams {
+        identity: claims.sub.clone(),
+        name: claims.name.clone(),
+        metadata: claims.metadata.clone(),
+        attributes: claims.attributes.clone(),
+        permission: permission_from(&claims),
+        kind: kind_from(&claims.kind),
+        red_to_subscriber: state.opts.offer_red_to_subscribers,
+        auto_subscribe: req
+            .query
+            .get("auto_subscribe")
+            .map(|v| v != "0" && v != "false")
+            .unwrap_or(true),
+    };
+    let p = match Participant::create(room.clone(), params).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!("creating participant failed: {e}");
+            let mut ws = ws;
+            let _ = ws.close(None).await;
+            return;
+        }
+    };
+    let conn = p.attach_signal(tx);
+    let others: Vec<proto::ParticipantInfo> = room
+        .participants()
+        .iter()
+        .filter(|o| !o.info().permission.is_some_and(|pm| pm.hidden))
+        .map(|o| o.info())
+        .collect();
+    room.add(p.clone());
+    p.send(Out::Join(proto::JoinResponse {
+        room: Some(room.info()),
+        participant: Some(p.info()),
+        other_participants: others,
+        server_version: SERVER_VERSION.into(),
+        subscriber_primary: true,
+        ping_interval: state.opts.ping_interval,
+        ping_timeout: state.opts.ping_timeout,
+        server_info: Some(server_info()),
+        ..Default::default()
+    }));
+    tracing::info!(
+        identity = %p.identity,
+        room = %room.name,
+        sid = %p.sid,
+        protocol = req.query.get("protocol").map(String::as_str).unwrap_or(""),
+        sdk = req.query.get("sdk").map(String::as_str).unwrap_or(""),
+        "participant joined"
+    );
+    room.broadcast_update(&p.info(), Some(&p.sid));
+    p.subscribe_existing().await;
+    {
+        let p = p.clone();
+        tokio::spawn(async move { p.negotiate_subscriber().await });
+    }
+    run(state, p, conn, ws, rx).await;
+}
+
+async fn run(
+    state: Arc<ServerState>,
+    p: Arc<Participant>,
+    conn: u64,
+    ws: WebSocketStream<TcpStream>,
+    mut rx: mpsc::UnboundedReceiver<Outbound>,
+) {
+    let mut kill = state.kill.subscribe();
+    let (mut sink, mut stream) = ws.split();
+    loop {
+        tokio::select! {
+            incoming = stream.next() => match incoming {
+                Some(Ok(Message::Binary(b))) => match proto::SignalRequest::decode(b.as_ref()) {
+                    Ok(req) => {
+                        if let Some(m) = req.message {
+                            if !handle(&p, m).await {
+                                let _ = sink.close().await;
+                                break;
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(identity = %p.identity, "undecodable SignalRequest: {e}"),
+                },
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+            out = rx.recv() => match out {
+                Some(Outbound::Msg(m)) => {
+                    let bytes = proto::SignalResponse { message: Some(*m) }.encode_to_vec();
+                    if sink.send(Message::Binary(bytes.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Outbound::Close) | None => {
+                    let _ = sink.close().await;
+                    break;
+                }
+            },
+            _ = kill.recv() => {
+                tracing::info!(identity = %p.identity, "test hook: dropping signal connection");
+                break;
+            }
+        }
+    }
+    drop(sink);
+    drop(stream);
+    if p.detach_signal(conn) && !p.closed.load(Ordering::SeqCst) {
+        let timeout = state.opts.departure_timeout;
+        tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            if p.current_signal_id().is_none() && !p.closed.load(Ordering::SeqCst) {
+                tracing::info!(identity = %p.identity, "signal not resumed within departure timeout");
+                p.remove(proto::DisconnectReason::SignalClose, false).await;
+            }
+        });
+    }
+}
+
+/// Handles one SignalRequest. Returns false when the connection should close.
+async fn handle(p: &Arc<Participant>, msg: In) -> bool {
+    match msg {
+        In::Offer(sd) => p.on_publisher_offer(sd).await,
+        In::Answer(sd) => p.on_subscriber_answer(sd).await,
+        In::Trickle(t) => p.on_trickle(t).await,
+        In::AddTrack(r) => p.on_add_track(r),
+        In::Mute(r) => p.on_mute(r),
+        In::Subscription(s) => p.on_update_subscription(s).await,
+        In::Leave(_) => {
+            p.remove(proto::DisconnectReason::ClientInitiated, false)
+                .await;
+            return false;
+        }
+        In::Ping(_) => p.send(Out::Pong(crate::ids::now_millis())),
+        In::PingReq(ping) => p.send(Out::PongResp(proto::Pong {
+            last_ping_timestamp: ping.timestamp,
+            timestamp: crate::ids::now_millis(),
+        })),
+        In::UpdateMetadata(m) => p.update_metadata(m),
+        other => tracing::debug!(identity = %p.identity, "ignored signal request: {other:?}"),
+    }
+    true
+}

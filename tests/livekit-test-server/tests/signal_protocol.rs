@@ -1,0 +1,268 @@
+//! TEST FIXTURE tests, not a product: the livekit-test-server's signalling protocol checked at
+//! the protobuf level with a raw WebSocket client (what the agent's own client relies on).
+
+use futures_util::{SinkExt, StreamExt};
+use livekit_api::access_token::{AccessToken, VideoGrants};
+use livekit_test_server::{proto, TestServer, TestServerOptions};
+use prost::Message as _;
+use proto::signal_request::Message as In;
+use proto::signal_response::Message as Out;
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+fn token(identity: &str, room: &str, can_update: bool) -> String {
+    AccessToken::with_api_key("devkey", "secret")
+        .with_identity(identity)
+        .with_name(&format!("{identity} name"))
+        .with_metadata("meta")
+        .with_attributes([("a", "1")])
+        .with_grants(VideoGrants {
+            room_join: true,
+            room: room.into(),
+            can_update_own_metadata: Some(can_update),
+            ..Default::default()
+        })
+        .to_jwt()
+        .expect("token")
+}
+
+async fn connect(server: &TestServer, token: &str) -> Ws {
+    let url = format!(
+        "{}/rtc?access_token={token}&protocol=16&auto_subscribe=1&sdk=rust",
+        server.url()
+    );
+    let (ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("ws connect");
+    ws
+}
+
+async fn send(ws: &mut Ws, m: In) {
+    let bytes = proto::SignalRequest { message: Some(m) }.encode_to_vec();
+    ws.send(Message::Binary(bytes.into())).await.expect("send");
+}
+
+/// Next response matching `pred`, skipping others (trickles, updates...).
+async fn expect(ws: &mut Ws, what: &str, pred: impl Fn(&Out) -> bool) -> Out {
+    let fut = async {
+        while let Some(msg) = ws.next().await {
+            let Ok(Message::Binary(b)) = msg else {
+                continue;
+            };
+            let resp = proto::SignalResponse::decode(b.as_ref()).expect("decode");
+            if let Some(m) = resp.message {
+                if pred(&m) {
+                    return Some(m);
+                }
+            }
+        }
+        None
+    };
+    tokio::time::timeout(Duration::from_secs(15), fut)
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+        .unwrap_or_else(|| panic!("connection closed waiting for {what}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn join_ping_metadata_and_leave() {
+    let server = TestServer::start(TestServerOptions::default())
+        .await
+        .expect("start");
+    let mut a = connect(&server, &token("alice", "proto", true)).await;
+
+    let Out::Join(join) = expect(&mut a, "join", |m| matches!(m, Out::Join(_))).await else {
+        unreachable!()
+    };
+    assert!(join.subscriber_primary);
+    assert!(join.ping_interval > 0 && join.ping_timeout > 0);
+    assert!(join.server_info.is_some());
+    assert_eq!(join.room.as_ref().map(|r| r.name.as_str()), Some("proto"));
+    let me = join.participant.expect("participant");
+    assert_eq!(me.identity, "alice");
+    assert_eq!(me.name, "alice name");
+    assert_eq!(me.metadata, "meta");
+    assert_eq!(me.attributes.get("a").map(String::as_str), Some("1"));
+    assert!(me.sid.starts_with("PA_"));
+    assert!(join.other_participants.is_empty());
+
+    let Out::Offer(offer) =
+        expect(&mut a, "subscriber offer", |m| matches!(m, Out::Offer(_))).await
+    else {
+        unreachable!()
+    };
+    assert!(
+        offer.sdp.contains("m=application"),
+        "offer without data channels:\n{}",
+        offer.sdp
+    );
+    assert!(
+        offer.sdp.contains("a=candidate"),
+        "offer without candidates:\n{}",
+        offer.sdp
+    );
+
+    send(&mut a, In::Ping(123)).await;
+    expect(&mut a, "pong", |m| matches!(m, Out::Pong(_))).await;
+    send(
+        &mut a,
+        In::PingReq(proto::Ping {
+            timestamp: 5,
+            rtt: 0,
+        }),
+    )
+    .await;
+    let Out::PongResp(p) = expect(&mut a, "pong_resp", |m| matches!(m, Out::PongResp(_))).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(p.last_ping_timestamp, 5);
+
+    let attrs: HashMap<String, String> = [
+        ("a".to_string(), String::new()),
+        ("b".to_string(), "2".to_string()),
+    ]
+    .into();
+    send(
+        &mut a,
+        In::UpdateMetadata(proto::UpdateParticipantMetadata {
+            attributes: attrs,
+            request_id: 7,
+            ..Default::default()
+        }),
+    )
+    .await;
+    let Out::Update(u) = expect(
+        &mut a,
+        "own update",
+        |m| matches!(m, Out::Update(u) if u.participants.iter().any(|p| p.identity == "alice")),
+    )
+    .await
+    else {
+        unreachable!()
+    };
+    let mine = u
+        .participants
+        .iter()
+        .find(|p| p.identity == "alice")
+        .expect("alice");
+    assert_eq!(
+        mine.attributes,
+        HashMap::from([("b".to_string(), "2".to_string())])
+    );
+    assert_eq!(
+        mine.metadata, "meta",
+        "empty metadata in the request must not clear it"
+    );
+    let Out::RequestResponse(rr) = expect(&mut a, "request_response", |m| {
+        matches!(m, Out::RequestResponse(_))
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(rr.request_id, 7);
+    assert_eq!(rr.reason, proto::request_response::Reason::Ok as i32);
+
+    // A second participant: alice hears about it joining, then leaving.
+    let mut b = connect(&server, &token("bob", "proto", false)).await;
+    let Out::Join(bj) = expect(&mut b, "bob join", |m| matches!(m, Out::Join(_))).await else {
+        unreachable!()
+    };
+    assert_eq!(bj.other_participants.len(), 1);
+    assert_eq!(
+        bj.other_participants[0]
+            .attributes
+            .get("b")
+            .map(String::as_str),
+        Some("2")
+    );
+    expect(
+        &mut a,
+        "bob joined",
+        |m| matches!(m, Out::Update(u) if u.participants.iter().any(|p| p.identity == "bob")),
+    )
+    .await;
+
+    // bob lacks canUpdateOwnMetadata.
+    send(
+        &mut b,
+        In::UpdateMetadata(proto::UpdateParticipantMetadata {
+            name: "x".into(),
+            request_id: 9,
+            ..Default::default()
+        }),
+    )
+    .await;
+    let Out::RequestResponse(rr) =
+        expect(&mut b, "denied", |m| matches!(m, Out::RequestResponse(_))).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        rr.reason,
+        proto::request_response::Reason::NotAllowed as i32
+    );
+
+    send(&mut b, In::Leave(proto::LeaveRequest::default())).await;
+    expect(&mut a, "bob left", |m| {
+        matches!(m, Out::Update(u) if u.participants.iter().any(|p| p.identity == "bob"
+            && p.state == proto::participant_info::State::Disconnected as i32))
+    })
+    .await;
+    assert_eq!(server.participants("proto"), vec!["alice".to_string()]);
+
+    // A duplicate identity kicks the first connection with DUPLICATE_IDENTITY.
+    let mut a2 = connect(&server, &token("alice", "proto", true)).await;
+    let Out::Leave(l) = expect(&mut a, "kick", |m| matches!(m, Out::Leave(_))).await else {
+        unreachable!()
+    };
+    assert_eq!(l.reason, proto::DisconnectReason::DuplicateIdentity as i32);
+    expect(&mut a2, "second alice join", |m| matches!(m, Out::Join(_))).await;
+    assert_eq!(server.participants("proto"), vec!["alice".to_string()]);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_signal_without_resume_removes_participant() {
+    let opts = TestServerOptions {
+        departure_timeout: Duration::from_millis(500),
+        ..Default::default()
+    };
+    let server = TestServer::start(opts).await.expect("start");
+    let mut a = connect(&server, &token("gone", "drop", false)).await;
+    expect(&mut a, "join", |m| matches!(m, Out::Join(_))).await;
+    let mut w = connect(&server, &token("witness", "drop", false)).await;
+    expect(&mut w, "join", |m| matches!(m, Out::Join(_))).await;
+    drop(a);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        server.participants("drop").len(),
+        2,
+        "kept during the departure timeout"
+    );
+    expect(&mut w, "gone disconnected", |m| {
+        matches!(m, Out::Update(u) if u.participants.iter().any(|p| p.identity == "gone"
+            && p.state == proto::participant_info::State::Disconnected as i32))
+    })
+    .await;
+    assert_eq!(server.participants("drop"), vec!["witness".to_string()]);
+
+    // A resume attempt for an unknown sid is told to do a full reconnect.
+    let url = format!(
+        "{}/rtc?access_token={}&reconnect=1&sid=PA_unknown",
+        server.url(),
+        token("gone", "drop", false)
+    );
+    let (mut r, _) = tokio_tungstenite::connect_async(url).await.expect("ws");
+    let Out::Leave(l) = expect(&mut r, "leave", |m| matches!(m, Out::Leave(_))).await else {
+        unreachable!()
+    };
+    assert_eq!(l.action, proto::leave_request::Action::Reconnect as i32);
+    server.shutdown().await;
+}
