@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::{Config, Overrides};
 use crate::error::Error;
 use crate::room::{Room, RoomOptions};
-use crate::session::{run_echo, EchoOptions, EchoRunner};
+use crate::session::{run_echo, EchoOptions, EchoRunner, JobSpec, SessionRunner, VoiceRunner};
+use tokio_util::sync::CancellationToken;
 use crate::worker::{self, WorkerOptions};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -55,6 +56,9 @@ pub struct WorkerArgs {
     /// Health/metrics HTTP port.
     #[arg(long)]
     pub health_port: Option<u16>,
+    /// What each job runs: "voice" (the voice agent) or "echo" (media diagnostic).
+    #[arg(long)]
+    pub session: Option<String>,
     #[command(flatten)]
     pub server: ServerArgs,
 }
@@ -72,7 +76,7 @@ pub enum Command {
         room: String,
         #[arg(long)]
         identity: Option<String>,
-        /// Media diagnostic: play back what is heard after a short delay.
+        /// Media diagnostic instead of the voice agent: play back what is heard after a delay.
         #[arg(long)]
         echo: bool,
         /// Echo delay in milliseconds (default from agent.toml [echo] delay_ms).
@@ -109,6 +113,7 @@ fn overrides(cli: &Cli, server: &ServerArgs) -> Overrides {
         api_key: server.api_key.clone(),
         api_secret: server.api_secret.clone(),
         agent_name: None,
+        session: None,
         max_jobs: None,
         health_port: None,
         log_level: cli.log_level.clone(),
@@ -157,6 +162,7 @@ async fn run_worker(cli: &Cli, args: &WorkerArgs, dev: bool) -> Result<(), Error
     o.agent_name = args.agent_name.clone();
     o.max_jobs = args.max_jobs;
     o.health_port = args.health_port;
+    o.session = args.session.clone();
     let config = Config::load(cli.config.as_deref(), &o)?;
     telemetry::init(&config.log.level, if dev { LogFormat::Pretty } else { config.log.format });
     let host: std::net::IpAddr = config
@@ -176,16 +182,26 @@ async fn run_worker(cli: &Cli, args: &WorkerArgs, dev: bool) -> Result<(), Error
         drain_timeout: Duration::from_secs(config.worker.drain_timeout_secs),
         ..WorkerOptions::default()
     };
-    let runner = Arc::new(EchoRunner {
-        room_options: RoomOptions::from_config(&config.room),
-        delay: Duration::from_millis(config.echo.delay_ms),
-        ..EchoRunner::default()
-    });
+    let runner = session_runner(&config)?;
     worker::run(opts, runner, signal_channel(), |h| {
         println!("health on http://{}", h.health_addr);
     })
     .await?;
     Ok(())
+}
+
+/// The session each job runs, from `voice.session`.
+fn session_runner(config: &Config) -> Result<Arc<dyn SessionRunner>, Error> {
+    if config.voice.session == "echo" {
+        return Ok(Arc::new(EchoRunner {
+            room_options: RoomOptions::from_config(&config.room),
+            delay: Duration::from_millis(config.echo.delay_ms),
+            ..EchoRunner::default()
+        }));
+    }
+    config.require_ai_key()?;
+    let runner = VoiceRunner::from_config(config).map_err(|e| Error::Other(e.to_string()))?;
+    Ok(Arc::new(runner))
 }
 
 pub async fn run(cli: Cli) -> Result<(), Error> {
@@ -232,6 +248,30 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                 Some(&config.agent.name),
                 Duration::from_secs(6 * 3600),
             )?;
+            if !*echo && tone.is_none() {
+                // The voice agent, joined directly (no dispatch).
+                let runner = session_runner(&config)?;
+                let job = JobSpec {
+                    job_id: format!("connect-{room}"),
+                    room_name: room.clone(),
+                    url: config.livekit.url.clone(),
+                    token,
+                    metadata: Default::default(),
+                    agent_name: config.agent.name.clone(),
+                };
+                let cancel = CancellationToken::new();
+                let stop = cancel.clone();
+                let limit = duration_secs.map(Duration::from_secs);
+                tokio::spawn(async move {
+                    match limit {
+                        Some(d) => tokio::select! { _ = shutdown_signal() => {}, _ = tokio::time::sleep(d) => {} },
+                        None => shutdown_signal().await,
+                    }
+                    stop.cancel();
+                });
+                println!("voice agent joining room {room} as {identity}");
+                return runner.run(job, cancel).await.map_err(|e| Error::Other(e.to_string()));
+            }
             let opts = RoomOptions::from_config(&config.room);
             let (room_handle, events) = Room::connect(&config.livekit.url, &token, opts).await?;
             println!("joined room {} as {}", room_handle.name(), room_handle.local_identity());

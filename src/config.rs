@@ -62,6 +62,11 @@ pub struct Config {
     pub room: RoomConfig,
     pub echo: EchoConfig,
     pub worker: WorkerConfig,
+    pub openai: OpenAiConfig,
+    pub stt: SttConfig,
+    pub llm: LlmConfig,
+    pub tts: TtsConfig,
+    pub voice: VoiceConfig,
     pub log: LogConfig,
 }
 
@@ -191,6 +196,166 @@ impl Default for WorkerConfig {
     }
 }
 
+/// Shared defaults of the three AI providers (any OpenAI-compatible server).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OpenAiConfig {
+    /// Env: OPENAI_BASE_URL.
+    pub base_url: String,
+    /// Env: OPENAI_API_KEY. May be empty for local servers.
+    pub api_key: Secret,
+    pub timeout_ms: u64,
+}
+
+impl Default for OpenAiConfig {
+    fn default() -> Self {
+        OpenAiConfig {
+            base_url: "https://api.openai.com/v1".into(),
+            api_key: Secret::default(),
+            timeout_ms: 20_000,
+        }
+    }
+}
+
+/// Per-provider endpoint overrides; empty/0 inherits from `[openai]`.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointOverride {
+    pub base_url: String,
+    pub api_key: Secret,
+    pub timeout_ms: u64,
+}
+
+impl OpenAiConfig {
+    /// The effective endpoint for one provider: its own values where set, else `[openai]`'s.
+    pub fn resolve(&self, o: &EndpointOverride) -> EndpointOverride {
+        EndpointOverride {
+            base_url: if o.base_url.is_empty() { self.base_url.clone() } else { o.base_url.clone() },
+            api_key: if o.api_key.is_empty() { self.api_key.clone() } else { o.api_key.clone() },
+            timeout_ms: if o.timeout_ms == 0 { self.timeout_ms } else { o.timeout_ms },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SttConfig {
+    pub base_url: String,
+    pub api_key: Secret,
+    pub timeout_ms: u64,
+    pub model: String,
+    /// Language hint (ISO 639-1), empty for auto-detect.
+    pub language: String,
+}
+
+macro_rules! endpoint_of {
+    ($($t:ty),*) => {$(
+        impl $t {
+            pub fn endpoint(&self) -> EndpointOverride {
+                EndpointOverride {
+                    base_url: self.base_url.clone(),
+                    api_key: self.api_key.clone(),
+                    timeout_ms: self.timeout_ms,
+                }
+            }
+        }
+    )*};
+}
+endpoint_of!(SttConfig, LlmConfig, TtsConfig);
+
+impl Default for SttConfig {
+    fn default() -> Self {
+        SttConfig {
+            base_url: String::new(),
+            api_key: Secret::default(),
+            timeout_ms: 0,
+            model: "whisper-1".into(),
+            language: "en".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmConfig {
+    pub base_url: String,
+    pub api_key: Secret,
+    pub timeout_ms: u64,
+    pub model: String,
+    pub temperature: f32,
+    pub max_tokens: u32,
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        LlmConfig {
+            base_url: String::new(),
+            api_key: Secret::default(),
+            timeout_ms: 0,
+            model: "gpt-4o-mini".into(),
+            temperature: 0.7,
+            max_tokens: 200,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TtsConfig {
+    pub base_url: String,
+    pub api_key: Secret,
+    pub timeout_ms: u64,
+    pub model: String,
+    pub voice: String,
+}
+
+impl Default for TtsConfig {
+    fn default() -> Self {
+        TtsConfig {
+            base_url: String::new(),
+            api_key: Secret::default(),
+            timeout_ms: 0,
+            model: "tts-1".into(),
+            voice: "alloy".into(),
+        }
+    }
+}
+
+/// Turn-taking and speech settings of the voice pipeline.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VoiceConfig {
+    /// What a dispatched job runs: "voice" (the voice agent) or "echo" (media diagnostic).
+    pub session: String,
+    /// webrtc-vad aggressiveness: quality | low-bitrate | aggressive | very-aggressive.
+    pub vad_mode: String,
+    pub min_speech_ms: u64,
+    pub min_silence_ms: u64,
+    pub prefix_padding_ms: u64,
+    pub min_endpointing_delay_ms: u64,
+    pub max_endpointing_delay_ms: u64,
+    pub min_interruption_ms: u64,
+    /// First thing the agent says once the candidate is in the room.
+    pub greeting: String,
+    pub system_prompt: String,
+}
+
+impl Default for VoiceConfig {
+    fn default() -> Self {
+        VoiceConfig {
+            session: "voice".into(),
+            vad_mode: "very-aggressive".into(),
+            min_speech_ms: 100,
+            min_silence_ms: 550,
+            prefix_padding_ms: 300,
+            min_endpointing_delay_ms: 500,
+            max_endpointing_delay_ms: 3000,
+            min_interruption_ms: 300,
+            greeting: "Hello, and thank you for joining. I am an AI interviewer. Could you start by telling me a little about yourself?".into(),
+            system_prompt: "You are a friendly, professional job interviewer speaking with a candidate over voice. Keep every reply to one to three short spoken sentences, ask one question at a time, and never use lists, markdown or emoji.".into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
@@ -215,6 +380,7 @@ pub struct Overrides {
     pub api_key: Option<String>,
     pub api_secret: Option<String>,
     pub agent_name: Option<String>,
+    pub session: Option<String>,
     pub max_jobs: Option<usize>,
     pub health_port: Option<u16>,
     pub log_level: Option<String>,
@@ -266,6 +432,12 @@ impl Config {
         if let Some(v) = nonempty("LIVEKIT_AGENT_NAME") {
             self.agent.name = v;
         }
+        if let Some(v) = nonempty("OPENAI_BASE_URL") {
+            self.openai.base_url = v;
+        }
+        if let Some(v) = nonempty("OPENAI_API_KEY") {
+            self.openai.api_key = Secret::new(v);
+        }
     }
 
     pub fn apply_overrides(&mut self, o: &Overrides) {
@@ -280,6 +452,9 @@ impl Config {
         }
         if let Some(v) = &o.agent_name {
             self.agent.name = v.clone();
+        }
+        if let Some(v) = &o.session {
+            self.voice.session = v.clone();
         }
         if let Some(v) = o.max_jobs {
             self.worker.max_jobs = v;
@@ -351,11 +526,50 @@ impl Config {
                 format!("{:?} is not an IP address", self.worker.health_host),
             ));
         }
+        if !["voice", "echo"].contains(&self.voice.session.as_str()) {
+            return Err(invalid("voice.session", format!("{:?} is not \"voice\" or \"echo\"", self.voice.session)));
+        }
+        if !["quality", "low-bitrate", "aggressive", "very-aggressive"].contains(&self.voice.vad_mode.as_str()) {
+            return Err(invalid(
+                "voice.vad_mode",
+                format!("{:?} is not quality, low-bitrate, aggressive or very-aggressive", self.voice.vad_mode),
+            ));
+        }
+        if self.voice.min_endpointing_delay_ms > self.voice.max_endpointing_delay_ms {
+            return Err(invalid("voice.min_endpointing_delay_ms", "must not exceed voice.max_endpointing_delay_ms"));
+        }
+        for (key, url) in [
+            ("openai.base_url", &self.openai.base_url),
+            ("stt.base_url", &self.stt.base_url),
+            ("llm.base_url", &self.llm.base_url),
+            ("tts.base_url", &self.tts.base_url),
+        ] {
+            if !url.is_empty() && !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(invalid(key, format!("{url:?} must start with http:// or https://")));
+            }
+        }
         if !["error", "warn", "info", "debug", "trace"].contains(&self.log.level.as_str()) {
             return Err(invalid(
                 "log.level",
                 format!("{:?} is not one of error, warn, info, debug, trace", self.log.level),
             ));
+        }
+        Ok(())
+    }
+
+    /// Whether the voice session can reach a provider: OpenAI itself needs a key.
+    pub fn require_ai_key(&self) -> Result<(), ConfigError> {
+        for (name, ep) in [("stt", self.stt.endpoint()), ("llm", self.llm.endpoint()), ("tts", self.tts.endpoint())] {
+            let ep = self.openai.resolve(&ep);
+            if ep.base_url.contains("api.openai.com") && ep.api_key.is_empty() {
+                return Err(invalid(
+                    "openai.api_key",
+                    format!(
+                        "{name} uses api.openai.com without an API key: set OPENAI_API_KEY, or point \
+                         OPENAI_BASE_URL at an OpenAI-compatible server (scripts/local_ai for an offline one)"
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -386,6 +600,14 @@ mod tests {
         assert_eq!(parsed.worker.load_threshold, d.worker.load_threshold);
         assert_eq!(parsed.worker.health_port, d.worker.health_port);
         assert_eq!(parsed.worker.drain_timeout_secs, d.worker.drain_timeout_secs);
+        assert_eq!(parsed.openai.base_url, d.openai.base_url);
+        assert_eq!(parsed.stt.model, d.stt.model);
+        assert_eq!(parsed.llm.model, d.llm.model);
+        assert_eq!(parsed.llm.max_tokens, d.llm.max_tokens);
+        assert_eq!(parsed.tts.voice, d.tts.voice);
+        assert_eq!(parsed.voice.session, d.voice.session);
+        assert_eq!(parsed.voice.min_interruption_ms, d.voice.min_interruption_ms);
+        assert_eq!(parsed.voice.greeting, d.voice.greeting);
         parsed.validate().expect("defaults are valid");
     }
 

@@ -96,14 +96,16 @@ impl StreamResampler {
         match &self.inner {
             None => Duration::ZERO,
             Some(r) => {
-                BLOCK + Duration::from_micros(r.output_delay() as u64 * 1_000_000 / self.to.0 as u64)
+                BLOCK
+                    + Duration::from_micros(r.output_delay() as u64 * 1_000_000 / self.to.0 as u64)
             }
         }
     }
 
     /// Feed any number of samples; returns the output that is ready now.
     pub fn process(&mut self, input: &[i16]) -> Vec<i16> {
-        let mut out = Vec::with_capacity(input.len() * self.to.0 as usize / self.from.0 as usize + 8);
+        let mut out =
+            Vec::with_capacity(input.len() * self.to.0 as usize / self.from.0 as usize + 8);
         self.process_into(input, &mut out);
         out
     }
@@ -193,7 +195,8 @@ impl StreamResampler {
             return;
         };
         let indexing = partial.map(|n| Indexing::new().partial_len(n));
-        let produced = match r.process_into_buffer(&adapter_in, &mut adapter_out, indexing.as_ref()) {
+        let produced = match r.process_into_buffer(&adapter_in, &mut adapter_out, indexing.as_ref())
+        {
             Ok((_, produced)) => produced,
             Err(e) => {
                 tracing::warn!(error = %e, "resampler block failed; emitting silence");
@@ -258,7 +261,10 @@ mod tests {
         let (f, level) = analyse(&whole, to);
         assert!((f - 440.0).abs() < 2.0, "frequency {f}");
         let (_, level_in) = analyse(&x, from);
-        assert!((level - level_in).abs() < 0.01, "level {level} vs {level_in}");
+        assert!(
+            (level - level_in).abs() < 0.01,
+            "level {level} vs {level_in}"
+        );
         // Odd chunk sizes (including 1 sample and sizes that are not a block multiple) must
         // produce exactly the same samples: state is carried across chunks.
         for sizes in [&[1usize, 7, 333][..], &[960], &[480, 17], &[4801]] {
@@ -270,7 +276,10 @@ mod tests {
                 .map(|(a, b)| (*a as i32 - *b as i32).abs())
                 .max()
                 .unwrap();
-            assert!(max_diff <= 1, "chunking {sizes:?} changed the output by {max_diff}");
+            assert!(
+                max_diff <= 1,
+                "chunking {sizes:?} changed the output by {max_diff}"
+            );
         }
         // No clicks: sample-to-sample steps never exceed what a 440 Hz sine can do.
         let max_step = whole[10..whole.len() - 10]
@@ -302,8 +311,13 @@ mod tests {
             total += r.process(chunk).len();
         }
         // 200 ms in: all but the filter delay is out already.
-        assert!(total >= 3200 - SampleRate::HZ_16000.samples_in(r.latency()), "{total}");
-        let same = StreamResampler::new(SampleRate::HZ_16000, SampleRate::HZ_16000).unwrap().process(&x);
+        assert!(
+            total >= 3200 - SampleRate::HZ_16000.samples_in(r.latency()),
+            "{total}"
+        );
+        let same = StreamResampler::new(SampleRate::HZ_16000, SampleRate::HZ_16000)
+            .unwrap()
+            .process(&x);
         assert_eq!(same, x);
     }
 }

@@ -1,1 +1,28 @@
-//! Voice pipeline (turns, speech scheduling, barge-in). Never touches LiveKit types.
+//! Voice pipeline (turns, speech scheduling, barge-in). Never touches LiveKit types: it
+//! consumes candidate [`crate::audio::AudioFrame`]s and produces agent frames and
+//! [`PipelineEvent`]s, so it is tested offline with scripted audio and fake providers.
+//!
+//! Files: `turn` (end-of-turn, sans-IO), `sentences` (LLM token splitter), `speech`
+//! ([`AgentSpeech`] handle), `playout` (paced output), `reply` (one STT->LLM->TTS reply task),
+//! `voice` ([`VoicePipeline`], the listening loop), `brain` (what to say), `events`, `options`,
+//! `error`.
+
+pub mod brain;
+pub mod error;
+pub mod events;
+pub mod options;
+pub mod playout;
+mod reply;
+pub mod sentences;
+pub mod speech;
+pub mod turn;
+pub mod voice;
+
+pub use brain::{Brain, Conversation, DefaultBrain};
+pub use error::PipelineError;
+pub use events::{AgentState, EventSink, PipelineEvent, Stage, TurnMetrics};
+pub use options::PipelineOptions;
+pub use sentences::{SentenceOptions, SentenceSplitter};
+pub use speech::{AgentSpeech, SpeechProgress, SpeechStatus};
+pub use turn::{TurnDetector, TurnEvent, TurnInfo, TurnOptions};
+pub use voice::{PipelineHandle, Providers, VoicePipeline};

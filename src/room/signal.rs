@@ -11,6 +11,9 @@ use super::error::RoomError;
 use super::options::RoomOptions;
 use crate::telemetry::redact;
 
+/// Signal protocol we speak: dual peer connections, in-band data channels.
+pub(crate) const SIGNAL_PROTOCOL: u32 = 16;
+
 pub(crate) struct Connected {
     pub client: Arc<SignalClient>,
     pub join: proto::JoinResponse,
@@ -24,6 +27,9 @@ fn signal_options(opts: &RoomOptions) -> SignalOptions {
     // Self-hosted servers have no region list; we run our own retry loop.
     o.region_failover = false;
     o.single_peer_connection = false;
+    // Protocol 18 switches `_reliable`/`_lossy` to pre-negotiated channels with fixed ids on
+    // both sides; we open them in-band (as every client before 18 did), so ask for 16.
+    o.protocol_version = SIGNAL_PROTOCOL;
     o.sdk_options.sdk = "rust".into();
     o.sdk_options.sdk_version = Some(concat!("interview-agent-", env!("CARGO_PKG_VERSION")).into());
     o

@@ -1,9 +1,11 @@
-//! One agent session inside a room. For now: the media diagnostics (`echo`, `tone`) that
-//! prove the path end to end without any AI; the interview session plugs in here later.
+//! One agent session inside a room: the voice agent (`voice`), and the media diagnostics
+//! (`echo`, `tone`) that prove the path end to end without any AI.
 
 pub mod echo;
 pub mod job;
 pub mod tone;
+pub mod voice;
 
 pub use echo::{run_echo, EchoOptions, EchoStats};
 pub use job::{EchoRunner, JobSpec, SessionError, SessionRunner};
+pub use voice::VoiceRunner;

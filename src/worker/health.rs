@@ -89,7 +89,8 @@ fn route(method: &str, path: &str, state: &WorkerState) -> (&'static str, &'stat
         "/metrics" => (
             "200 OK",
             "text/plain; version=0.0.4",
-            state.metrics.render(state.job_count(), state.load(), state.is_registered()),
+            state.metrics.render(state.job_count(), state.load(), state.is_registered())
+                + &crate::telemetry::voice_metrics().render(),
         ),
         _ => ("404 Not Found", "text/plain", "not found\n".into()),
     }

@@ -32,6 +32,8 @@ def parse_args():
                     help="how long to play the tone (default: the whole listen period)")
     ap.add_argument("--tone-dbfs", type=float, default=-12.0)
     ap.add_argument("--publish-wav", metavar="PATH")
+    ap.add_argument("--wav-delay", type=float, default=0.0, metavar="S",
+                    help="seconds of silence before the WAV starts (then silence continues, like a microphone)")
     ap.add_argument("--publish-video", action="store_true")
     ap.add_argument("--disable-red", action="store_true", help="publish audio as plain Opus")
     ap.add_argument("--listen-seconds", type=float, default=10.0)
@@ -159,6 +161,20 @@ def load_wav(path):
     return x.astype(np.int16)
 
 
+async def play_silence(source, seconds):
+    silence = np.zeros(SAMPLES_PER_FRAME, dtype=np.int16).tobytes()
+    for _ in range(int(seconds * 1000 / FRAME_MS)):
+        await source.capture_frame(rtc.AudioFrame(silence, SAMPLE_RATE, 1, SAMPLES_PER_FRAME))
+
+
+async def play_wav_like_a_microphone(source, pcm, delay):
+    """Silence, the WAV, then silence until the peer exits: a microphone never stops."""
+    await play_silence(source, delay)
+    await play_pcm(source, pcm)
+    while True:
+        await play_silence(source, 1.0)
+
+
 async def play_pcm(source, pcm):
     for i in range(0, pcm.size - SAMPLES_PER_FRAME + 1, SAMPLES_PER_FRAME):
         chunk = pcm[i:i + SAMPLES_PER_FRAME]
@@ -282,7 +298,7 @@ async def run(args):
         src = rtc.AudioSource(SAMPLE_RATE, 1)
         track = rtc.LocalAudioTrack.create_audio_track("wav", src)
         await room.local_participant.publish_track(track, opts)
-        background.append(asyncio.ensure_future(play_pcm(src, pcm)))
+        background.append(asyncio.ensure_future(play_wav_like_a_microphone(src, pcm, args.wav_delay)))
     if args.publish_video:
         vsrc = rtc.VideoSource(320, 240)
         vtrack = rtc.LocalVideoTrack.create_video_track("camera", vsrc)

@@ -3,6 +3,9 @@
 
 use std::sync::OnceLock;
 
+mod histogram;
+pub use histogram::{voice_metrics, Histogram, VoiceMetrics};
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, clap::ValueEnum, Default)]
 #[serde(rename_all = "lowercase")]

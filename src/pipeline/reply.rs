@@ -1,0 +1,272 @@
+//! One agent reply as an abortable task: STT of the turn's audio -> [`Brain`] -> streaming LLM
+//! -> sentence splitter -> TTS per sentence -> paced playout, all overlapped (`join!` of three
+//! stages linked by bounded channels): the first sentence is synthesized while the LLM still
+//! writes, and the first audio plays while later sentences are synthesized. Aborting the task
+//! drops the LLM and TTS streams (cancelling the HTTP requests) and the playout queue at once.
+//!
+//! Failures after retries: STT down, or LLM down before its first sentence, or TTS failing ->
+//! a [`PipelineEvent::ProviderFailed`] event and the brain's apology line through TTS (if TTS is
+//! down too, the event is all). Retries cover opening a call, never a half-consumed stream.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::brain::{Brain, Conversation};
+use super::events::{EventSink, PipelineEvent, Stage};
+use super::options::PipelineOptions;
+use super::playout::{run_playout, PlayItem, PlayoutNote};
+use super::sentences::SentenceSplitter;
+use super::speech::AgentSpeech;
+use crate::audio::AudioFrame;
+use crate::providers::{with_retry, Llm, LlmRequest, ProviderError, Stt, SttRequest, Tts};
+
+/// Everything replies share with the pipeline.
+pub(crate) struct Shared {
+    pub stt: Arc<dyn Stt>,
+    pub llm: Arc<dyn Llm>,
+    pub tts: Arc<dyn Tts>,
+    pub brain: Arc<dyn Brain>,
+    pub opts: PipelineOptions,
+    pub events: EventSink,
+    pub out: mpsc::Sender<AudioFrame>,
+}
+
+pub(crate) enum ReplyJob {
+    Turn {
+        turn_id: u64,
+        audio: AudioFrame,
+        conversation: Conversation,
+    },
+    Say {
+        text: String,
+    },
+}
+
+/// Reply task -> main loop.
+#[derive(Debug)]
+pub(crate) enum ReplyMsg {
+    UserText {
+        speech_id: u64,
+        turn_id: u64,
+        text: String,
+    },
+    Playout {
+        speech_id: u64,
+        note: PlayoutNote,
+    },
+    Finished {
+        speech_id: u64,
+    },
+}
+
+/// Stage timings of one reply, shared with the main loop (which reads them even after an
+/// abort).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Timings {
+    pub stt: Option<Duration>,
+    pub llm_ttft: Option<Duration>,
+    pub tts_ttfb: Option<Duration>,
+    pub first_audio: Option<Instant>,
+}
+
+pub(crate) type SharedTimings = Arc<Mutex<Timings>>;
+
+pub(crate) fn lock_timings(t: &SharedTimings) -> MutexGuard<'_, Timings> {
+    t.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) struct Reply {
+    pub shared: Arc<Shared>,
+    pub speech: AgentSpeech,
+    pub timings: SharedTimings,
+    pub to_main: mpsc::Sender<ReplyMsg>,
+}
+
+impl Reply {
+    pub async fn run(self, job: ReplyJob) {
+        match job {
+            ReplyJob::Turn {
+                turn_id,
+                audio,
+                conversation,
+            } => self.answer(turn_id, audio, conversation).await,
+            ReplyJob::Say { text } => self.speak_text(text).await,
+        }
+        self.speech.finish();
+        let _ = self
+            .to_main
+            .send(ReplyMsg::Finished {
+                speech_id: self.speech.id(),
+            })
+            .await;
+    }
+
+    async fn answer(&self, turn_id: u64, audio: AudioFrame, conversation: Conversation) {
+        let s = &self.shared;
+        let request = SttRequest {
+            audio,
+            language: s.opts.stt_language.clone(),
+            prompt: s.brain.stt_prompt().or_else(|| s.opts.stt_prompt.clone()),
+        };
+        let t = Instant::now();
+        let result = with_retry(&s.opts.retry, "stt", |_| s.stt.transcribe(&request)).await;
+        lock_timings(&self.timings).stt = Some(t.elapsed());
+        let text = match result {
+            Ok(tr) => tr.text.trim().to_string(),
+            Err(e) => {
+                self.failed(Stage::Stt, e);
+                return self.apologize().await;
+            }
+        };
+        if text.is_empty() {
+            tracing::debug!(turn_id, "empty transcript; nothing to answer");
+            return;
+        }
+        let msg = ReplyMsg::UserText {
+            speech_id: self.speech.id(),
+            turn_id,
+            text: text.clone(),
+        };
+        let _ = self.to_main.send(msg).await;
+        let llm_request = s.brain.request(&conversation, &text).await;
+        self.speak_llm(llm_request).await;
+    }
+
+    async fn speak_llm(&self, request: LlmRequest) {
+        let (sentence_tx, sentence_rx) = mpsc::channel::<String>(8);
+        let (play_tx, play_rx) =
+            mpsc::channel::<PlayItem>(self.shared.opts.playout_queue_frames.max(1));
+        let (llm, tts, _) = tokio::join!(
+            self.llm_stage(&request, sentence_tx),
+            self.tts_stage(sentence_rx, play_tx),
+            self.playout_stage(play_rx),
+        );
+        let mut apologize = false;
+        if let Err(e) = tts {
+            self.failed(Stage::Tts, e);
+            apologize = true;
+        }
+        if let Err((e, sentences)) = llm {
+            self.failed(Stage::Llm, e);
+            apologize |= sentences == 0;
+        }
+        if apologize {
+            self.apologize().await;
+        }
+    }
+
+    async fn apologize(&self) {
+        self.speak_text(self.shared.brain.apology()).await;
+    }
+
+    async fn speak_text(&self, text: String) {
+        let (sentence_tx, sentence_rx) = mpsc::channel::<String>(1);
+        let _ = sentence_tx.send(text).await;
+        drop(sentence_tx);
+        let (play_tx, play_rx) =
+            mpsc::channel::<PlayItem>(self.shared.opts.playout_queue_frames.max(1));
+        let (tts, _) = tokio::join!(
+            self.tts_stage(sentence_rx, play_tx),
+            self.playout_stage(play_rx)
+        );
+        if let Err(e) = tts {
+            self.failed(Stage::Tts, e);
+        }
+    }
+
+    /// LLM deltas -> sentences. Err carries how many sentences were sent before the failure.
+    async fn llm_stage(
+        &self,
+        request: &LlmRequest,
+        sentences: mpsc::Sender<String>,
+    ) -> Result<usize, (ProviderError, usize)> {
+        let s = &self.shared;
+        let t = Instant::now();
+        let mut stream = with_retry(&s.opts.retry, "llm", |_| s.llm.stream(request))
+            .await
+            .map_err(|e| (e, 0))?;
+        let mut splitter = SentenceSplitter::new(s.opts.sentences.clone());
+        let mut sent = 0;
+        let mut first = true;
+        while let Some(item) = stream.next().await {
+            let delta = item.map_err(|e| (e, sent))?;
+            if first {
+                first = false;
+                lock_timings(&self.timings).llm_ttft = Some(t.elapsed());
+            }
+            for sentence in splitter.push(&delta) {
+                if sentences.send(sentence).await.is_err() {
+                    return Ok(sent); // TTS stage gone: stop generating (drops the stream)
+                }
+                sent += 1;
+            }
+        }
+        if let Some(rest) = splitter.finish() {
+            if sentences.send(rest).await.is_ok() {
+                sent += 1;
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Sentences -> TTS -> playout queue, one sentence at a time, in order.
+    async fn tts_stage(
+        &self,
+        mut sentences: mpsc::Receiver<String>,
+        play: mpsc::Sender<PlayItem>,
+    ) -> Result<(), ProviderError> {
+        let s = &self.shared;
+        while let Some(text) = sentences.recv().await {
+            let index = self.speech.add_sentence(&text);
+            let t = Instant::now();
+            let mut audio = with_retry(&s.opts.retry, "tts", |_| s.tts.synthesize(&text)).await?;
+            let mut first = true;
+            while let Some(frame) = audio.next().await {
+                let frame = frame?;
+                if first {
+                    first = false;
+                    let mut timings = lock_timings(&self.timings);
+                    timings.tts_ttfb.get_or_insert(t.elapsed());
+                }
+                self.speech.frame_received(index);
+                if play
+                    .send(PlayItem {
+                        sentence: index,
+                        frame,
+                    })
+                    .await
+                    .is_err()
+                {
+                    return Ok(()); // playout stopped
+                }
+            }
+            self.speech.sentence_complete(index);
+        }
+        Ok(())
+    }
+
+    async fn playout_stage(&self, queue: mpsc::Receiver<PlayItem>) {
+        let speech_id = self.speech.id();
+        run_playout(&self.speech, queue, &self.shared.out, |note| {
+            if let PlayoutNote::FirstFrame { at } = note {
+                lock_timings(&self.timings).first_audio.get_or_insert(at);
+            }
+            let tx = self.to_main.clone();
+            async move {
+                let _ = tx.send(ReplyMsg::Playout { speech_id, note }).await;
+            }
+        })
+        .await;
+    }
+
+    fn failed(&self, stage: Stage, error: ProviderError) {
+        tracing::warn!(?stage, %error, retryable = error.is_retryable(), "provider failed");
+        self.shared
+            .events
+            .emit(PipelineEvent::ProviderFailed { stage, error });
+    }
+}

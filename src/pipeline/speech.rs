@@ -1,0 +1,283 @@
+//! [`AgentSpeech`]: a handle on one agent utterance (a reply or a `say`). Interruptible
+//! (`interrupt()`), awaitable (`done()`), and it records what was actually PLAYED, sentence by
+//! sentence, so history holds what the user heard.
+//!
+//! Heard-text policy: every fully played sentence, plus the interrupted sentence cut
+//! proportionally (frames played / frames of that sentence) at a word boundary, ending in "…".
+//! When the interrupted sentence's synthesis was not finished, the proportion uses the frames
+//! received so far, which can only over-estimate how much was heard by the unsynthesized rest.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::audio::FRAME_DURATION;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpeechStatus {
+    /// Being prepared or played.
+    Active,
+    /// Played to the end (or nothing to play).
+    Finished,
+    Interrupted,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SentenceProgress {
+    pub text: String,
+    /// Frames received from TTS so far.
+    pub frames_received: usize,
+    /// Set when TTS finished this sentence.
+    pub frames_total: Option<usize>,
+    pub frames_played: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpeechProgress {
+    pub sentences: Vec<SentenceProgress>,
+    pub frames_played: usize,
+}
+
+struct Inner {
+    id: u64,
+    status: watch::Sender<SpeechStatus>,
+    progress: Mutex<SpeechProgress>,
+}
+
+/// Cheap to clone; all clones share state.
+#[derive(Clone)]
+pub struct AgentSpeech {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for AgentSpeech {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentSpeech")
+            .field("id", &self.inner.id)
+            .field("status", &self.status())
+            .finish()
+    }
+}
+
+impl AgentSpeech {
+    pub fn new(id: u64) -> Self {
+        let (status, _) = watch::channel(SpeechStatus::Active);
+        AgentSpeech {
+            inner: Arc::new(Inner {
+                id,
+                status,
+                progress: Mutex::new(SpeechProgress::default()),
+            }),
+        }
+    }
+
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    pub fn status(&self) -> SpeechStatus {
+        *self.inner.status.borrow()
+    }
+
+    /// Stop playout now. No effect once finished.
+    pub fn interrupt(&self) {
+        self.inner.status.send_if_modified(|s| {
+            if *s == SpeechStatus::Active {
+                *s = SpeechStatus::Interrupted;
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    pub fn is_interrupted(&self) -> bool {
+        self.status() == SpeechStatus::Interrupted
+    }
+
+    /// Resolves when the speech finished or was interrupted.
+    pub async fn done(&self) -> SpeechStatus {
+        let mut rx = self.inner.status.subscribe();
+        let result = match rx.wait_for(|s| *s != SpeechStatus::Active).await {
+            Ok(s) => *s,
+            Err(_) => self.status(),
+        };
+        result
+    }
+
+    pub fn progress(&self) -> SpeechProgress {
+        self.lock().clone()
+    }
+
+    pub fn has_started_playing(&self) -> bool {
+        self.lock().frames_played > 0
+    }
+
+    pub fn played(&self) -> Duration {
+        FRAME_DURATION * self.lock().frames_played as u32
+    }
+
+    /// Full text of every sentence handed to TTS so far.
+    pub fn full_text(&self) -> String {
+        join(self.lock().sentences.iter().map(|s| s.text.as_str()))
+    }
+
+    /// Text of the sentences that have started playing (for interim transcripts).
+    pub fn started_text(&self) -> String {
+        join(
+            self.lock()
+                .sentences
+                .iter()
+                .filter(|s| s.frames_played > 0)
+                .map(|s| s.text.as_str()),
+        )
+    }
+
+    /// What the user heard (see the module doc for the policy).
+    pub fn heard_text(&self) -> String {
+        let p = self.lock();
+        let mut parts: Vec<String> = Vec::new();
+        for s in &p.sentences {
+            if s.frames_played == 0 {
+                break;
+            }
+            let total = s.frames_total.unwrap_or(s.frames_received).max(1);
+            if s.frames_total.is_some() && s.frames_played >= total {
+                parts.push(s.text.clone());
+                continue;
+            }
+            parts.push(cut_at_fraction(
+                &s.text,
+                s.frames_played as f64 / total as f64,
+            ));
+            break;
+        }
+        join(parts.iter().map(|s| s.as_str()))
+    }
+
+    // --- used by the pipeline -------------------------------------------------------------
+
+    pub(crate) fn add_sentence(&self, text: &str) -> usize {
+        let mut p = self.lock();
+        p.sentences.push(SentenceProgress {
+            text: text.to_string(),
+            ..SentenceProgress::default()
+        });
+        p.sentences.len() - 1
+    }
+
+    pub(crate) fn frame_received(&self, sentence: usize) {
+        if let Some(s) = self.lock().sentences.get_mut(sentence) {
+            s.frames_received += 1;
+        }
+    }
+
+    pub(crate) fn sentence_complete(&self, sentence: usize) {
+        if let Some(s) = self.lock().sentences.get_mut(sentence) {
+            s.frames_total = Some(s.frames_received);
+        }
+    }
+
+    /// Returns true if this was the first played frame of the sentence.
+    pub(crate) fn frame_played(&self, sentence: usize) -> bool {
+        let mut p = self.lock();
+        p.frames_played += 1;
+        match p.sentences.get_mut(sentence) {
+            Some(s) => {
+                s.frames_played += 1;
+                s.frames_played == 1
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn finish(&self) {
+        self.inner.status.send_if_modified(|s| {
+            if *s == SpeechStatus::Active {
+                *s = SpeechStatus::Finished;
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    pub(crate) fn subscribe(&self) -> watch::Receiver<SpeechStatus> {
+        self.inner.status.subscribe()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SpeechProgress> {
+        self.inner
+            .progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn join<'a>(parts: impl Iterator<Item = &'a str>) -> String {
+    parts
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The first `fraction` of `text`, cut back to a word boundary, with "…" appended.
+fn cut_at_fraction(text: &str, fraction: f64) -> String {
+    let n = text.chars().count();
+    let keep = ((n as f64) * fraction.clamp(0.0, 1.0)).floor() as usize;
+    let prefix: String = text.chars().take(keep).collect();
+    let at_boundary = text.chars().nth(keep).is_none_or(|c| c.is_whitespace());
+    let cut = if at_boundary {
+        prefix.trim_end().to_string()
+    } else {
+        match prefix.rfind(char::is_whitespace) {
+            Some(i) => prefix[..i].trim_end().to_string(),
+            None => String::new(),
+        }
+    };
+    if cut.is_empty() {
+        cut
+    } else {
+        format!("{cut}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn heard_text_counts_played_sentences_and_part_of_the_current_one() {
+        let s = AgentSpeech::new(1);
+        let a = s.add_sentence("First sentence here.");
+        let b = s.add_sentence("Second one is a bit longer than that.");
+        for _ in 0..4 {
+            s.frame_received(a);
+        }
+        s.sentence_complete(a);
+        for _ in 0..10 {
+            s.frame_received(b);
+        }
+        s.sentence_complete(b);
+        assert_eq!(s.heard_text(), "");
+        for _ in 0..4 {
+            s.frame_played(a);
+        }
+        assert_eq!(s.heard_text(), "First sentence here.");
+        for _ in 0..5 {
+            s.frame_played(b);
+        }
+        // Half of "Second one is a bit longer than that." (37 chars -> 18) cut at a word.
+        assert_eq!(s.heard_text(), "First sentence here. Second one is a…");
+        assert_eq!(s.played(), FRAME_DURATION * 9);
+        s.interrupt();
+        assert_eq!(s.done().await, SpeechStatus::Interrupted);
+        s.finish();
+        assert_eq!(s.status(), SpeechStatus::Interrupted);
+        assert_eq!(
+            s.full_text(),
+            "First sentence here. Second one is a bit longer than that."
+        );
+    }
+}

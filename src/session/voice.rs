@@ -1,0 +1,257 @@
+//! The voice agent in a room: waits for the candidate's microphone, runs the voice pipeline on
+//! it, plays the agent's speech on its own track, and mirrors the pipeline to LiveKit's
+//! front-end contract: `lk.agent.state` (initializing / listening / thinking / speaking) and
+//! transcripts of both sides as `lk.transcription` text streams with `lk.segment_id`,
+//! `lk.transcribed_track_id` and `lk.transcription_final`. Per-turn latencies go to the log
+//! and to the process-wide histograms on `/metrics`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::job::{JobSpec, SessionError, SessionRunner};
+use crate::config::Config;
+use crate::pipeline::{Brain, DefaultBrain, PipelineEvent, PipelineOptions, Providers, VoicePipeline};
+use crate::providers::openai::{OpenAiEndpoint, OpenAiLlm, OpenAiLlmOptions, OpenAiStt, OpenAiSttOptions, OpenAiTts, OpenAiTtsOptions};
+use crate::room::{LocalAudioTrack, Room, RoomEvent, RoomOptions};
+use crate::telemetry::voice_metrics;
+
+/// Builds sessions of the voice agent.
+pub struct VoiceRunner {
+    pub room_options: RoomOptions,
+    pub pipeline: PipelineOptions,
+    pub providers: Providers,
+    pub brain: Arc<dyn Brain>,
+    pub greeting: String,
+    /// How long to wait for a candidate before giving up on the job.
+    pub wait_for_candidate: Duration,
+    /// After the candidate leaves, how long they may take to come back.
+    pub rejoin_grace: Duration,
+}
+
+fn endpoint(config: &Config, o: &crate::config::EndpointOverride) -> OpenAiEndpoint {
+    let r = config.openai.resolve(o);
+    let mut ep = OpenAiEndpoint::new(r.base_url, r.api_key);
+    ep.timeout = Duration::from_millis(r.timeout_ms);
+    ep
+}
+
+impl VoiceRunner {
+    /// Providers, pipeline and prompts from the configuration.
+    pub fn from_config(config: &Config) -> Result<VoiceRunner, SessionError> {
+        let fail = |e: crate::providers::ProviderError| SessionError::Failed(format!("provider set-up: {e}"));
+        let language = (!config.stt.language.is_empty()).then(|| config.stt.language.clone());
+        let stt = OpenAiStt::new(OpenAiSttOptions {
+            endpoint: endpoint(config, &config.stt.endpoint()),
+            model: config.stt.model.clone(),
+            language: language.clone(),
+            ..OpenAiSttOptions::default()
+        })
+        .map_err(fail)?;
+        let llm = OpenAiLlm::new(OpenAiLlmOptions {
+            endpoint: endpoint(config, &config.llm.endpoint()),
+            model: config.llm.model.clone(),
+            temperature: Some(config.llm.temperature),
+            max_tokens: Some(config.llm.max_tokens),
+        })
+        .map_err(fail)?;
+        let tts = OpenAiTts::new(OpenAiTtsOptions {
+            endpoint: endpoint(config, &config.tts.endpoint()),
+            model: config.tts.model.clone(),
+            voice: config.tts.voice.clone(),
+            ..OpenAiTtsOptions::default()
+        })
+        .map_err(fail)?;
+        let v = &config.voice;
+        let mut pipeline = PipelineOptions::default();
+        pipeline.vad.mode = match v.vad_mode.as_str() {
+            "quality" => crate::audio::VadMode::Quality,
+            "low-bitrate" => crate::audio::VadMode::LowBitrate,
+            "aggressive" => crate::audio::VadMode::Aggressive,
+            _ => crate::audio::VadMode::VeryAggressive,
+        };
+        pipeline.vad.min_speech = Duration::from_millis(v.min_speech_ms);
+        pipeline.vad.min_silence = Duration::from_millis(v.min_silence_ms);
+        pipeline.vad.prefix_padding = Duration::from_millis(v.prefix_padding_ms);
+        pipeline.turn.min_endpointing_delay = Duration::from_millis(v.min_endpointing_delay_ms);
+        pipeline.turn.max_endpointing_delay = Duration::from_millis(v.max_endpointing_delay_ms);
+        pipeline.min_interruption = Duration::from_millis(v.min_interruption_ms);
+        pipeline.stt_language = language;
+        Ok(VoiceRunner {
+            room_options: RoomOptions::from_config(&config.room),
+            pipeline,
+            providers: Providers {
+                stt: Arc::new(stt),
+                llm: Arc::new(llm),
+                tts: Arc::new(tts),
+            },
+            brain: Arc::new(DefaultBrain {
+                system_prompt: v.system_prompt.clone(),
+                temperature: Some(config.llm.temperature),
+                max_tokens: Some(config.llm.max_tokens),
+                ..DefaultBrain::default()
+            }),
+            greeting: v.greeting.clone(),
+            wait_for_candidate: Duration::from_secs(300),
+            rejoin_grace: Duration::from_secs(60),
+        })
+    }
+}
+
+fn attrs(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+#[async_trait]
+impl SessionRunner for VoiceRunner {
+    async fn run(&self, job: JobSpec, cancel: CancellationToken) -> Result<(), SessionError> {
+        let (room, mut events) = Room::connect(&job.url, &job.token, self.room_options.clone()).await?;
+        room.set_attributes(attrs(&[("lk.agent.state", "initializing")])).await?;
+        let voice = room.publish_audio("agent-voice").await?;
+        let agent_track = voice.sid();
+        tracing::info!(job_id = %job.job_id, room = %job.room_name, "voice session started, waiting for the candidate");
+
+        // The candidate's microphone: the first non-agent audio track.
+        let wait = tokio::time::sleep(self.wait_for_candidate);
+        tokio::pin!(wait);
+        let (candidate, candidate_track, stream) = loop {
+            tokio::select! {
+                _ = cancel.cancelled() => { room.close().await; return Ok(()); }
+                _ = &mut wait => {
+                    room.close().await;
+                    return Err(SessionError::Failed("no candidate joined the room".into()));
+                }
+                ev = events.recv() => match ev {
+                    Some(RoomEvent::AudioTrackSubscribed { participant, track_sid, stream }) if !participant.is_agent => {
+                        break (participant.identity, track_sid, stream);
+                    }
+                    Some(RoomEvent::Disconnected { reason }) => {
+                        return Err(SessionError::Failed(format!("left the room before the candidate spoke: {reason}")));
+                    }
+                    None => return Err(SessionError::Failed("room closed before the candidate spoke".into())),
+                    Some(_) => {}
+                },
+            }
+        };
+        tracing::info!(%candidate, track = %candidate_track, "candidate audio subscribed");
+
+        let pipeline = VoicePipeline::spawn(self.pipeline.clone(), self.providers.clone(), self.brain.clone(), stream)
+            .map_err(|e| SessionError::Failed(format!("voice pipeline: {e}")))?;
+        let VoicePipeline { handle, audio_out, events: mut pipe_events, task } = pipeline;
+        let player = tokio::spawn(play(audio_out, voice));
+        room.set_attributes(attrs(&[("lk.agent.state", "listening")])).await?;
+        if !self.greeting.is_empty() {
+            let _ = handle.say(self.greeting.clone(), true).await;
+        }
+
+        let mut empty_since: Option<tokio::time::Instant> = None;
+        let outcome = loop {
+            let grace = empty_since.map(|t| t + self.rejoin_grace);
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => break Ok(()),
+                _ = async { match grace { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => {
+                    tracing::info!(%candidate, "candidate did not come back; ending the session");
+                    break Ok(());
+                }
+                ev = pipe_events.recv() => {
+                    let Some(ev) = ev else { break Ok(()) };
+                    self.mirror(&room, ev, &candidate_track, &agent_track).await;
+                }
+                ev = events.recv() => match ev {
+                    Some(RoomEvent::ParticipantDisconnected(p)) if p.identity == candidate => {
+                        tracing::info!(%candidate, "candidate left; waiting for a rejoin");
+                        empty_since = Some(tokio::time::Instant::now());
+                    }
+                    Some(RoomEvent::ParticipantConnected(p)) if p.identity == candidate => {
+                        empty_since = None;
+                    }
+                    Some(RoomEvent::Disconnected { reason }) => break Err(SessionError::Failed(format!("room closed: {reason}"))),
+                    None => break Err(SessionError::Failed("room closed".into())),
+                    Some(_) => {}
+                },
+            }
+        };
+        handle.shutdown().await;
+        let conversation = tokio::time::timeout(Duration::from_secs(5), task).await;
+        player.abort();
+        if let Ok(Ok(c)) = conversation {
+            tracing::info!(job_id = %job.job_id, messages = c.messages().len(), "voice session ended");
+        }
+        room.close().await;
+        outcome
+    }
+}
+
+/// Agent audio from the pipeline (already paced) onto the published track.
+async fn play(mut audio: mpsc::Receiver<crate::audio::AudioFrame>, mut voice: LocalAudioTrack) {
+    while let Some(frame) = audio.recv().await {
+        if let Err(e) = voice.capture_frame(&frame).await {
+            tracing::warn!("agent audio not sent: {e}");
+        }
+    }
+}
+
+impl VoiceRunner {
+    /// Reflect one pipeline event in the room and the metrics.
+    async fn mirror(&self, room: &Room, ev: PipelineEvent, candidate_track: &str, agent_track: &str) {
+        let res = match ev {
+            PipelineEvent::StateChanged(s) => room.set_attributes(attrs(&[("lk.agent.state", s.as_str())])).await,
+            PipelineEvent::UserTranscript { segment_id, text, .. } => {
+                tracing::info!(%text, "candidate said");
+                send_transcript(room, &segment_id, candidate_track, &text, true).await
+            }
+            PipelineEvent::AgentTranscript { segment_id, text, is_final, .. } => {
+                if is_final {
+                    tracing::info!(%text, "agent said");
+                }
+                send_transcript(room, &segment_id, agent_track, &text, is_final).await
+            }
+            PipelineEvent::Interrupted { heard, played, .. } => {
+                tracing::info!(?played, %heard, "agent interrupted by the candidate");
+                Ok(())
+            }
+            PipelineEvent::ProviderFailed { stage, error } => {
+                tracing::error!(?stage, "provider failed after retries: {error}");
+                Ok(())
+            }
+            PipelineEvent::Metrics(m) => {
+                let vm = voice_metrics();
+                for (h, v) in [
+                    (&vm.end_of_utterance, m.end_of_utterance_delay),
+                    (&vm.stt, m.stt_duration),
+                    (&vm.llm_ttft, m.llm_ttft),
+                    (&vm.tts_ttfb, m.tts_ttfb),
+                    (&vm.e2e, m.e2e),
+                ] {
+                    if let Some(v) = v {
+                        h.observe(v);
+                    }
+                }
+                tracing::info!(
+                    eou = ?m.end_of_utterance_delay, stt = ?m.stt_duration, llm_ttft = ?m.llm_ttft,
+                    tts_ttfb = ?m.tts_ttfb, agent = ?m.agent_latency, e2e = ?m.e2e, interrupted = m.interrupted,
+                    "turn metrics"
+                );
+                Ok(())
+            }
+            PipelineEvent::UserSpeechStarted { .. } | PipelineEvent::UserSpeechEnded { .. } => Ok(()),
+        };
+        if let Err(e) = res {
+            tracing::warn!("could not update the room: {e}");
+        }
+    }
+}
+
+async fn send_transcript(room: &Room, segment: &str, track: &str, text: &str, is_final: bool) -> Result<(), crate::room::RoomError> {
+    let a = attrs(&[
+        ("lk.segment_id", segment),
+        ("lk.transcribed_track_id", track),
+        ("lk.transcription_final", if is_final { "true" } else { "false" }),
+    ]);
+    room.send_text("lk.transcription", text, &a).await.map(|_| ())
+}

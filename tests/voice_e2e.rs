@@ -1,0 +1,165 @@
+//! The voice agent end to end with real engines: the local AI stack (faster-whisper,
+//! llama.cpp SmolLM2, piper; `scripts/setup-ai.sh`) behind its OpenAI-compatible server, the
+//! LiveKit server (fixture, or LIVEKIT_URL), and a Python SDK candidate speaking a WAV.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{tracks_from, Env, PyPeer, TempDir};
+use interview_agent::config::Config;
+use interview_agent::session::{JobSpec, SessionRunner, VoiceRunner};
+use interview_agent::telemetry::voice_metrics;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio_util::sync::CancellationToken;
+
+/// The local AI server, stopped on drop.
+struct LocalAi {
+    _child: Child,
+    url: String,
+}
+
+fn repo(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+impl LocalAi {
+    async fn start() -> LocalAi {
+        let python = std::env::var("AI_PYTHON").map(PathBuf::from).unwrap_or_else(|_| repo(".venv-ai/bin/python"));
+        assert!(
+            python.exists(),
+            "local AI stack not installed at {} — run scripts/setup-ai.sh (or set AI_PYTHON)",
+            python.display()
+        );
+        let mut child = Command::new(python)
+            .arg(repo("scripts/local_ai/server.py"))
+            .args(["--host", "127.0.0.1", "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the local AI server");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let url = tokio::time::timeout(Duration::from_secs(240), async {
+            while let Ok(Some(l)) = lines.next_line().await {
+                if let Some(u) = l.strip_prefix("READY ") {
+                    return Some(u.trim().to_string());
+                }
+            }
+            None
+        })
+        .await
+        .ok()
+        .flatten()
+        .expect("local AI server READY");
+        LocalAi { _child: child, url }
+    }
+
+    async fn speech_wav(&self, text: &str, out: &std::path::Path) {
+        let status = Command::new("python3")
+            .arg(repo("scripts/local_ai/make_speech.py"))
+            .args(["--url", &self.url, "--text", text, "--rate", "48000", "--out"])
+            .arg(out)
+            .status()
+            .await
+            .expect("make_speech");
+        assert!(status.success(), "make_speech failed");
+    }
+}
+
+/// `lk.agent.state` values in the order the candidate saw them (consecutive repeats merged).
+fn states_seen(report: &serde_json::Value, agent: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in report["attribute_changes"].as_array().into_iter().flatten() {
+        if c["participant"] != agent {
+            continue;
+        }
+        if let Some(s) = c["attributes"]["lk.agent.state"].as_str() {
+            if out.last().map(String::as_str) != Some(s) {
+                out.push(s.to_string());
+            }
+        }
+    }
+    out
+}
+
+fn contains_in_order(seq: &[String], wanted: &[&str]) -> bool {
+    let mut it = seq.iter();
+    wanted.iter().all(|w| it.any(|s| s == w))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_hears_the_candidate_and_answers_with_real_engines() {
+    let ai = LocalAi::start().await;
+    let env = Env::start().await;
+    let dir = TempDir::new("voice");
+    let wav = dir.0.join("answer.wav");
+    ai.speech_wav("I have five years of experience with Rust and distributed systems.", &wav).await;
+
+    let mut config = Config::default();
+    config.openai.base_url = format!("{}/v1", ai.url);
+    config.openai.timeout_ms = 60_000;
+    config.llm.max_tokens = 40;
+    config.voice.greeting = String::new();
+    let runner = VoiceRunner::from_config(&config).expect("voice runner");
+    let room = common::room_name("voice");
+    let job = JobSpec {
+        job_id: "voice-e2e".into(),
+        room_name: room.clone(),
+        url: env.url.clone(),
+        token: env.token(&room, "agent"),
+        metadata: Default::default(),
+        agent_name: "interviewer".into(),
+    };
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    let session = tokio::spawn(async move { runner.run(job, stop).await });
+
+    let wav_arg = wav.to_string_lossy().to_string();
+    let peer = PyPeer::spawn(
+        &env,
+        &room,
+        "candidate",
+        &["--publish-wav", &wav_arg, "--wav-delay", "2", "--listen-seconds", "40"],
+    )
+    .await;
+    let report = peer.finish().await;
+    cancel.cancel();
+    let outcome = tokio::time::timeout(Duration::from_secs(20), session).await.expect("session ends").expect("no panic");
+    assert!(outcome.is_ok(), "{outcome:?}");
+
+    let texts: Vec<&serde_json::Value> = report["text_streams"]
+        .as_array()
+        .map(|a| a.iter().filter(|t| t["topic"] == "lk.transcription" && t["participant"] == "agent").collect())
+        .unwrap_or_default();
+    let user = texts
+        .iter()
+        .find(|t| t["attributes"]["lk.segment_id"].as_str().is_some_and(|s| s.starts_with("user-")))
+        .unwrap_or_else(|| panic!("no user transcript: {report}"));
+    let heard = user["text"].as_str().unwrap_or("").to_lowercase();
+    assert!(heard.contains("rust"), "the agent heard {heard:?}");
+    assert_eq!(user["attributes"]["lk.transcription_final"], "true");
+    assert!(!user["attributes"]["lk.transcribed_track_id"].as_str().unwrap_or("").is_empty());
+    let agent_final = texts.iter().any(|t| {
+        t["attributes"]["lk.segment_id"].as_str().is_some_and(|s| s.starts_with("agent-"))
+            && t["attributes"]["lk.transcription_final"] == "true"
+            && !t["text"].as_str().unwrap_or("").trim().is_empty()
+    });
+    assert!(agent_final, "no final agent transcript: {texts:?}");
+
+    let spoken = tracks_from(&report, "agent");
+    let seconds = spoken.iter().filter_map(|t| t["seconds_above_-40dbfs"].as_f64()).fold(0.0, f64::max);
+    assert!(seconds > 1.0, "the candidate heard {seconds} s of agent speech: {report}");
+
+    let states = states_seen(&report, "agent");
+    assert!(
+        contains_in_order(&states, &["listening", "thinking", "speaking", "listening"]),
+        "lk.agent.state sequence seen by the candidate: {states:?}"
+    );
+    let m = voice_metrics();
+    assert!(m.e2e.count() >= 1 && m.stt.count() >= 1 && m.llm_ttft.count() >= 1 && m.tts_ttfb.count() >= 1);
+    eprintln!("user said: {heard}\nstates: {states:?}\n{}", m.render());
+}
