@@ -17,14 +17,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let room = args.next().unwrap_or_else(|| "interview-42-1".into());
     let agent_name = args.next().unwrap_or_else(|| "interview-agent".into());
-    let metadata = args.next().unwrap_or_else(|| r#"{"applicationId":"42"}"#.into());
+    let metadata = args
+        .next()
+        .unwrap_or_else(|| r#"{"applicationId":"42"}"#.into());
     let url = std::env::var("LIVEKIT_URL").unwrap_or_else(|_| "ws://localhost:7880".into());
-    let host = url.replacen("ws://", "http://", 1).replacen("wss://", "https://", 1);
+    let host = url
+        .replacen("ws://", "http://", 1)
+        .replacen("wss://", "https://", 1);
     let key = std::env::var("LIVEKIT_API_KEY").unwrap_or_else(|_| "devkey".into());
     let secret = std::env::var("LIVEKIT_API_SECRET").unwrap_or_else(|_| "secret".into());
 
     let rooms = RoomClient::with_api_key(&host, &key, &secret);
-    let created = rooms.create_room(&room, CreateRoomOptions::default()).await?;
+    let created = rooms
+        .create_room(&room, CreateRoomOptions::default())
+        .await?;
     println!("room {} ({})", created.name, created.sid);
 
     let dispatch = AgentDispatchClient::with_api_key(&host, &key, &secret)
@@ -35,6 +41,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..Default::default()
         })
         .await?;
-    println!("dispatch {} of {agent_name:?} into {room} with metadata {metadata}", dispatch.id);
+    println!(
+        "dispatch {} of {agent_name:?} into {room} with metadata {metadata}",
+        dispatch.id
+    );
     Ok(())
 }

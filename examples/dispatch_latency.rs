@@ -25,7 +25,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..WorkerOptions::default()
     };
     let (_sig_tx, sig_rx) = tokio::sync::mpsc::channel(1);
-    tokio::spawn(worker::run(opts, Arc::new(EchoRunner::default()), sig_rx, |_| {}));
+    tokio::spawn(worker::run(
+        opts,
+        Arc::new(EchoRunner::default()),
+        sig_rx,
+        |_| {},
+    ));
     while server.workers().is_empty() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -37,7 +42,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let room = format!("interview-bench-{i}");
         let t0 = Instant::now();
         server.create_dispatch(&room, "bench", "{}");
-        while !server.participants(&room).iter().any(|p| p.starts_with("agent-")) {
+        while !server
+            .participants(&room)
+            .iter()
+            .any(|p| p.starts_with("agent-"))
+        {
             tokio::time::sleep(Duration::from_millis(2)).await;
             if t0.elapsed() > Duration::from_secs(20) {
                 return Err(format!("no agent in {room}").into());

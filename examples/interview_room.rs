@@ -16,7 +16,9 @@ use livekit_api::services::room::{CreateRoomOptions, RoomClient};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let application_id = std::env::args().nth(1).unwrap_or_else(|| "42".into());
     let url = std::env::var("LIVEKIT_URL").unwrap_or_else(|_| "ws://localhost:7880".into());
-    let host = url.replacen("ws://", "http://", 1).replacen("wss://", "https://", 1);
+    let host = url
+        .replacen("ws://", "http://", 1)
+        .replacen("wss://", "https://", 1);
     let key = std::env::var("LIVEKIT_API_KEY").unwrap_or_else(|_| "devkey".into());
     let secret = std::env::var("LIVEKIT_API_SECRET").unwrap_or_else(|_| "secret".into());
 
@@ -30,7 +32,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let n = taken.iter().max().map_or(1, |m| m + 1);
     let room = format!("{prefix}{n}");
-    rooms.create_room(&room, CreateRoomOptions::default()).await?;
+    rooms
+        .create_room(&room, CreateRoomOptions::default())
+        .await?;
 
     let token = AccessToken::with_api_key(&key, &secret)
         .with_identity(&format!("candidate-{application_id}"))

@@ -28,7 +28,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
         _ => {
             let s = livekit_test_server::TestServer::start(Default::default()).await?;
-            (s.url(), s.api_key().to_string(), s.api_secret().to_string(), Some(s))
+            (
+                s.url(),
+                s.api_key().to_string(),
+                s.api_secret().to_string(),
+                Some(s),
+            )
         }
     };
     let secret = Secret::new(secret);
@@ -50,7 +55,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let frame = if in_burst {
                 frame
             } else {
-                interview_agent::audio::AudioFrame::silence(frame.sample_rate, Duration::from_millis(20))
+                interview_agent::audio::AudioFrame::silence(
+                    frame.sample_rate,
+                    Duration::from_millis(20),
+                )
             };
             if in_burst && (i - 50) % 50 == 0 {
                 let _ = sent_tx.send(Instant::now()).await;
@@ -71,7 +79,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut latencies = Vec::new();
     let mut loud = false;
     while latencies.len() < BURSTS {
-        let Ok(Some(frame)) = tokio::time::timeout(Duration::from_secs(5), stream.recv()).await else { break };
+        let Ok(Some(frame)) = tokio::time::timeout(Duration::from_secs(5), stream.recv()).await
+        else {
+            break;
+        };
         let now = Instant::now();
         let is_loud = frame.rms_dbfs() > -30.0;
         if is_loud && !loud {

@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/setup-ai.sh   # the local AI stack for the voice end-to-end test
 export LK_PYTHON="${LK_PYTHON:-$PWD/.venv/bin/python}"
 cargo test --workspace --locked "$@"

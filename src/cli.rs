@@ -9,15 +9,19 @@ use crate::config::{Config, Overrides};
 use crate::error::Error;
 use crate::room::{Room, RoomOptions};
 use crate::session::{run_echo, EchoOptions, EchoRunner, JobSpec, SessionRunner, VoiceRunner};
-use tokio_util::sync::CancellationToken;
+use crate::telemetry::{self, LogFormat};
+use crate::token::join_token;
 use crate::worker::{self, WorkerOptions};
 use std::sync::Arc;
 use tokio::sync::mpsc;
-use crate::telemetry::{self, LogFormat};
-use crate::token::join_token;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Parser, Debug)]
-#[command(name = "interview-agent", version, about = "A realtime AI interviewer for LiveKit rooms")]
+#[command(
+    name = "interview-agent",
+    version,
+    about = "A realtime AI interviewer for LiveKit rooms"
+)]
 pub struct Cli {
     /// Configuration file (default: ./agent.toml when present).
     #[arg(long, global = true)]
@@ -125,13 +129,14 @@ fn overrides(cli: &Cli, server: &ServerArgs) -> Overrides {
 pub async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
@@ -164,20 +169,36 @@ async fn run_worker(cli: &Cli, args: &WorkerArgs, dev: bool) -> Result<(), Error
     o.health_port = args.health_port;
     o.session = args.session.clone();
     let config = Config::load(cli.config.as_deref(), &o)?;
-    telemetry::init(&config.log.level, if dev { LogFormat::Pretty } else { config.log.format });
-    let host: std::net::IpAddr = config
-        .worker
-        .health_host
-        .parse()
-        .map_err(|_| Error::Other(format!("worker.health_host {:?} is not an IP address", config.worker.health_host)))?;
-    let port = if dev && args.health_port.is_none() { 0 } else { config.worker.health_port };
+    telemetry::init(
+        &config.log.level,
+        if dev {
+            LogFormat::Pretty
+        } else {
+            config.log.format
+        },
+    );
+    let host: std::net::IpAddr = config.worker.health_host.parse().map_err(|_| {
+        Error::Other(format!(
+            "worker.health_host {:?} is not an IP address",
+            config.worker.health_host
+        ))
+    })?;
+    let port = if dev && args.health_port.is_none() {
+        0
+    } else {
+        config.worker.health_port
+    };
     let opts = WorkerOptions {
         url: config.livekit.url.clone(),
         api_key: config.livekit.api_key.clone(),
         api_secret: config.livekit.api_secret.clone(),
         agent_name: config.agent.name_for_dispatch(),
         max_jobs: config.worker.max_jobs,
-        load_threshold: if dev { f32::INFINITY } else { config.worker.load_threshold },
+        load_threshold: if dev {
+            f32::INFINITY
+        } else {
+            config.worker.load_threshold
+        },
         health_addr: std::net::SocketAddr::new(host, port),
         drain_timeout: Duration::from_secs(config.worker.drain_timeout_secs),
         ..WorkerOptions::default()
@@ -239,7 +260,9 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         } => {
             let config = Config::load(cli.config.as_deref(), &overrides(&cli, server))?;
             telemetry::init(&config.log.level, config.log.format);
-            let identity = identity.clone().unwrap_or_else(|| config.agent.identity.clone());
+            let identity = identity
+                .clone()
+                .unwrap_or_else(|| config.agent.identity.clone());
             let token = join_token(
                 &config.livekit.api_key,
                 &config.livekit.api_secret,
@@ -264,17 +287,26 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                 let limit = duration_secs.map(Duration::from_secs);
                 tokio::spawn(async move {
                     match limit {
-                        Some(d) => tokio::select! { _ = shutdown_signal() => {}, _ = tokio::time::sleep(d) => {} },
+                        Some(d) => {
+                            tokio::select! { _ = shutdown_signal() => {}, _ = tokio::time::sleep(d) => {} }
+                        }
                         None => shutdown_signal().await,
                     }
                     stop.cancel();
                 });
                 println!("voice agent joining room {room} as {identity}");
-                return runner.run(job, cancel).await.map_err(|e| Error::Other(e.to_string()));
+                return runner
+                    .run(job, cancel)
+                    .await
+                    .map_err(|e| Error::Other(e.to_string()));
             }
             let opts = RoomOptions::from_config(&config.room);
             let (room_handle, events) = Room::connect(&config.livekit.url, &token, opts).await?;
-            println!("joined room {} as {}", room_handle.name(), room_handle.local_identity());
+            println!(
+                "joined room {} as {}",
+                room_handle.name(),
+                room_handle.local_identity()
+            );
             let echo_opts = EchoOptions {
                 delay: Duration::from_millis(echo_delay_ms.unwrap_or(config.echo.delay_ms)),
                 duration: duration_secs.map(Duration::from_secs),

@@ -29,7 +29,11 @@ impl Secret {
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_empty() { "<unset>" } else { "<redacted>" })
+        f.write_str(if self.0.is_empty() {
+            "<unset>"
+        } else {
+            "<redacted>"
+        })
     }
 }
 
@@ -229,9 +233,21 @@ impl OpenAiConfig {
     /// The effective endpoint for one provider: its own values where set, else `[openai]`'s.
     pub fn resolve(&self, o: &EndpointOverride) -> EndpointOverride {
         EndpointOverride {
-            base_url: if o.base_url.is_empty() { self.base_url.clone() } else { o.base_url.clone() },
-            api_key: if o.api_key.is_empty() { self.api_key.clone() } else { o.api_key.clone() },
-            timeout_ms: if o.timeout_ms == 0 { self.timeout_ms } else { o.timeout_ms },
+            base_url: if o.base_url.is_empty() {
+                self.base_url.clone()
+            } else {
+                o.base_url.clone()
+            },
+            api_key: if o.api_key.is_empty() {
+                self.api_key.clone()
+            } else {
+                o.api_key.clone()
+            },
+            timeout_ms: if o.timeout_ms == 0 {
+                self.timeout_ms
+            } else {
+                o.timeout_ms
+            },
         }
     }
 }
@@ -478,14 +494,19 @@ impl Config {
         if !scheme_ok {
             return Err(invalid(
                 "livekit.url",
-                format!("{url:?} must start with ws://, wss://, http:// or https:// and name a host"),
+                format!(
+                    "{url:?} must start with ws://, wss://, http:// or https:// and name a host"
+                ),
             ));
         }
         if self.livekit.api_key.trim().is_empty() {
             return Err(invalid("livekit.api_key", "is empty (set LIVEKIT_API_KEY)"));
         }
         if self.livekit.api_secret.is_empty() {
-            return Err(invalid("livekit.api_secret", "is empty (set LIVEKIT_API_SECRET)"));
+            return Err(invalid(
+                "livekit.api_secret",
+                "is empty (set LIVEKIT_API_SECRET)",
+            ));
         }
         if self.agent.identity.trim().is_empty() {
             return Err(invalid("agent.identity", "is empty"));
@@ -493,7 +514,10 @@ impl Config {
         if !["explicit", "automatic"].contains(&self.agent.dispatch.as_str()) {
             return Err(invalid(
                 "agent.dispatch",
-                format!("{:?} is not \"explicit\" or \"automatic\"", self.agent.dispatch),
+                format!(
+                    "{:?} is not \"explicit\" or \"automatic\"",
+                    self.agent.dispatch
+                ),
             ));
         }
         if self.room.connect_attempts == 0 {
@@ -511,7 +535,9 @@ impl Config {
         if self.room.audio_queue_frames == 0 {
             return Err(invalid("room.audio_queue_frames", "must be at least 1"));
         }
-        if !self.room.udp_bind.is_empty() && self.room.udp_bind.parse::<std::net::SocketAddr>().is_err() {
+        if !self.room.udp_bind.is_empty()
+            && self.room.udp_bind.parse::<std::net::SocketAddr>().is_err()
+        {
             return Err(invalid(
                 "room.udp_bind",
                 format!("{:?} is not an address like 0.0.0.0:0", self.room.udp_bind),
@@ -520,23 +546,37 @@ impl Config {
         if !(self.worker.load_threshold > 0.0) {
             return Err(invalid("worker.load_threshold", "must be greater than 0"));
         }
-        if format!("{}:0", self.worker.health_host).parse::<std::net::SocketAddr>().is_err() {
+        if format!("{}:0", self.worker.health_host)
+            .parse::<std::net::SocketAddr>()
+            .is_err()
+        {
             return Err(invalid(
                 "worker.health_host",
                 format!("{:?} is not an IP address", self.worker.health_host),
             ));
         }
         if !["voice", "echo"].contains(&self.voice.session.as_str()) {
-            return Err(invalid("voice.session", format!("{:?} is not \"voice\" or \"echo\"", self.voice.session)));
+            return Err(invalid(
+                "voice.session",
+                format!("{:?} is not \"voice\" or \"echo\"", self.voice.session),
+            ));
         }
-        if !["quality", "low-bitrate", "aggressive", "very-aggressive"].contains(&self.voice.vad_mode.as_str()) {
+        if !["quality", "low-bitrate", "aggressive", "very-aggressive"]
+            .contains(&self.voice.vad_mode.as_str())
+        {
             return Err(invalid(
                 "voice.vad_mode",
-                format!("{:?} is not quality, low-bitrate, aggressive or very-aggressive", self.voice.vad_mode),
+                format!(
+                    "{:?} is not quality, low-bitrate, aggressive or very-aggressive",
+                    self.voice.vad_mode
+                ),
             ));
         }
         if self.voice.min_endpointing_delay_ms > self.voice.max_endpointing_delay_ms {
-            return Err(invalid("voice.min_endpointing_delay_ms", "must not exceed voice.max_endpointing_delay_ms"));
+            return Err(invalid(
+                "voice.min_endpointing_delay_ms",
+                "must not exceed voice.max_endpointing_delay_ms",
+            ));
         }
         for (key, url) in [
             ("openai.base_url", &self.openai.base_url),
@@ -545,13 +585,19 @@ impl Config {
             ("tts.base_url", &self.tts.base_url),
         ] {
             if !url.is_empty() && !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(invalid(key, format!("{url:?} must start with http:// or https://")));
+                return Err(invalid(
+                    key,
+                    format!("{url:?} must start with http:// or https://"),
+                ));
             }
         }
         if !["error", "warn", "info", "debug", "trace"].contains(&self.log.level.as_str()) {
             return Err(invalid(
                 "log.level",
-                format!("{:?} is not one of error, warn, info, debug, trace", self.log.level),
+                format!(
+                    "{:?} is not one of error, warn, info, debug, trace",
+                    self.log.level
+                ),
             ));
         }
         Ok(())
@@ -559,7 +605,11 @@ impl Config {
 
     /// Whether the voice session can reach a provider: OpenAI itself needs a key.
     pub fn require_ai_key(&self) -> Result<(), ConfigError> {
-        for (name, ep) in [("stt", self.stt.endpoint()), ("llm", self.llm.endpoint()), ("tts", self.tts.endpoint())] {
+        for (name, ep) in [
+            ("stt", self.stt.endpoint()),
+            ("llm", self.llm.endpoint()),
+            ("tts", self.tts.endpoint()),
+        ] {
             let ep = self.openai.resolve(&ep);
             if ep.base_url.contains("api.openai.com") && ep.api_key.is_empty() {
                 return Err(invalid(
@@ -599,22 +649,33 @@ mod tests {
         assert_eq!(parsed.worker.max_jobs, d.worker.max_jobs);
         assert_eq!(parsed.worker.load_threshold, d.worker.load_threshold);
         assert_eq!(parsed.worker.health_port, d.worker.health_port);
-        assert_eq!(parsed.worker.drain_timeout_secs, d.worker.drain_timeout_secs);
+        assert_eq!(
+            parsed.worker.drain_timeout_secs,
+            d.worker.drain_timeout_secs
+        );
         assert_eq!(parsed.openai.base_url, d.openai.base_url);
         assert_eq!(parsed.stt.model, d.stt.model);
         assert_eq!(parsed.llm.model, d.llm.model);
         assert_eq!(parsed.llm.max_tokens, d.llm.max_tokens);
         assert_eq!(parsed.tts.voice, d.tts.voice);
         assert_eq!(parsed.voice.session, d.voice.session);
-        assert_eq!(parsed.voice.min_interruption_ms, d.voice.min_interruption_ms);
+        assert_eq!(
+            parsed.voice.min_interruption_ms,
+            d.voice.min_interruption_ms
+        );
         assert_eq!(parsed.voice.greeting, d.voice.greeting);
         parsed.validate().expect("defaults are valid");
     }
 
     #[test]
     fn env_overrides_file_and_flags_override_env() {
-        let mut c = Config::from_toml("[livekit]\nurl = \"ws://file:1\"\napi_key = \"filekey\"").unwrap();
-        let env: HashMap<&str, &str> = [("LIVEKIT_URL", "ws://env:2"), ("LIVEKIT_API_SECRET", "envsecret")].into();
+        let mut c =
+            Config::from_toml("[livekit]\nurl = \"ws://file:1\"\napi_key = \"filekey\"").unwrap();
+        let env: HashMap<&str, &str> = [
+            ("LIVEKIT_URL", "ws://env:2"),
+            ("LIVEKIT_API_SECRET", "envsecret"),
+        ]
+        .into();
         c.apply_env(|k| env.get(k).map(|v| v.to_string()));
         assert_eq!(c.livekit.url, "ws://env:2");
         assert_eq!(c.livekit.api_key, "filekey");
@@ -636,7 +697,11 @@ mod tests {
         assert!(msg.contains("livekit.url"), "{msg}");
         let mut c = Config::default();
         c.livekit.api_secret = Secret::new("");
-        assert!(c.validate().unwrap_err().to_string().contains("LIVEKIT_API_SECRET"));
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("LIVEKIT_API_SECRET"));
     }
 
     #[test]

@@ -56,12 +56,26 @@ mod tests {
     #[test]
     fn minted_token_verifies_with_the_same_secret_only() {
         let secret = Secret::new("s3cret-s3cret-s3cret-s3cret-s3cret");
-        let jwt = join_token("key", &secret, "interview-1", "cand", None, Duration::from_secs(60)).unwrap();
-        let claims = TokenVerifier::with_api_key("key", secret.expose()).verify(&jwt).unwrap();
+        let jwt = join_token(
+            "key",
+            &secret,
+            "interview-1",
+            "cand",
+            None,
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        let claims = TokenVerifier::with_api_key("key", secret.expose())
+            .verify(&jwt)
+            .unwrap();
         assert_eq!(claims.sub, "cand");
         assert!(claims.video.room_join);
         assert_eq!(claims.video.room, "interview-1");
-        assert!(TokenVerifier::with_api_key("key", "other-secret-other-secret").verify(&jwt).is_err());
+        assert!(
+            TokenVerifier::with_api_key("key", "other-secret-other-secret")
+                .verify(&jwt)
+                .is_err()
+        );
         assert!(matches!(
             join_token("key", &secret, "", "x", None, Duration::from_secs(1)),
             Err(TokenError::Empty("room"))

@@ -34,7 +34,16 @@ async fn connect_echo_plays_the_callers_tone_back() {
     let mut cmd = agent();
     with_server(&mut cmd, &env, env.api_secret.expose());
     let mut child = cmd
-        .args(["connect", "--room", &room, "--identity", "echo-agent", "--echo", "--duration-secs", "20"])
+        .args([
+            "connect",
+            "--room",
+            &room,
+            "--identity",
+            "echo-agent",
+            "--echo",
+            "--duration-secs",
+            "20",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -43,16 +52,35 @@ async fn connect_echo_plays_the_callers_tone_back() {
         &env,
         &room,
         "caller",
-        &["--publish-tone", "440", "--tone-seconds", "8", "--listen-seconds", "9"],
+        &[
+            "--publish-tone",
+            "440",
+            "--tone-seconds",
+            "8",
+            "--listen-seconds",
+            "9",
+        ],
     )
     .await;
     let report = peer.finish().await;
     let from_agent = tracks_from(&report, "echo-agent");
     assert_eq!(from_agent.len(), 1, "{report}");
     let hz = from_agent[0]["dominant_hz"].as_f64().unwrap_or(0.0);
-    assert!((hz - 440.0).abs() <= 5.0, "caller heard {hz} Hz back: {report}");
-    assert!(from_agent[0]["seconds_above_-40dbfs"].as_f64().unwrap_or(0.0) > 2.0, "{report}");
-    assert_eq!(report["remote_participants"]["echo-agent"]["attributes"]["interview-agent.mode"], "echo");
+    assert!(
+        (hz - 440.0).abs() <= 5.0,
+        "caller heard {hz} Hz back: {report}"
+    );
+    assert!(
+        from_agent[0]["seconds_above_-40dbfs"]
+            .as_f64()
+            .unwrap_or(0.0)
+            > 2.0,
+        "{report}"
+    );
+    assert_eq!(
+        report["remote_participants"]["echo-agent"]["attributes"]["interview-agent.mode"],
+        "echo"
+    );
     let _ = child.start_kill();
     let _ = child.wait().await;
 }
@@ -70,7 +98,10 @@ async fn bad_credentials_fail_fast_with_a_clear_error_and_no_secret() {
         .expect("run agent");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("rejected the access token"), "stderr: {stderr}");
+    assert!(
+        stderr.contains("rejected the access token"),
+        "stderr: {stderr}"
+    );
     assert!(!stderr.contains(wrong), "secret leaked: {stderr}");
     assert!(!stderr.contains("eyJ"), "token leaked: {stderr}");
 }
@@ -78,7 +109,11 @@ async fn bad_credentials_fail_fast_with_a_clear_error_and_no_secret() {
 #[tokio::test]
 async fn unreachable_server_is_retried_with_backoff_then_reported() {
     // A port that was free a moment ago: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let dir = TempDir::new("cfg");
     let cfg = dir.0.join("agent.toml");
     std::fs::write(
@@ -90,15 +125,28 @@ async fn unreachable_server_is_retried_with_backoff_then_reported() {
     let out = agent()
         .arg("--config")
         .arg(&cfg)
-        .args(["connect", "--room", "r1", "--url", &format!("ws://127.0.0.1:{port}")])
+        .args([
+            "connect",
+            "--room",
+            "r1",
+            "--url",
+            &format!("ws://127.0.0.1:{port}"),
+        ])
         .output()
         .await
         .expect("run agent");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("cannot reach the LiveKit server"), "stderr: {stderr}");
+    assert!(
+        stderr.contains("cannot reach the LiveKit server"),
+        "stderr: {stderr}"
+    );
     assert!(stderr.contains("after 3 attempt(s)"), "stderr: {stderr}");
-    assert_eq!(stderr.matches("retrying").count(), 2, "two retries logged: {stderr}");
+    assert_eq!(
+        stderr.matches("retrying").count(),
+        2,
+        "two retries logged: {stderr}"
+    );
     // Two backoff sleeps (200 ms + 400 ms) happened: a lower bound, not a speed check.
     assert!(started.elapsed() >= Duration::from_millis(600));
 }
@@ -108,7 +156,13 @@ async fn invalid_config_is_a_clear_error_with_exit_code_2() {
     let dir = TempDir::new("badcfg");
     let cfg = dir.0.join("agent.toml");
     std::fs::write(&cfg, "[livekit]\nurl = \"localhost:7880\"\n").unwrap();
-    let out = agent().arg("--config").arg(&cfg).args(["connect", "--room", "r"]).output().await.unwrap();
+    let out = agent()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["connect", "--room", "r"])
+        .output()
+        .await
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
     assert!(stderr.contains("livekit.url"), "stderr: {stderr}");
@@ -126,14 +180,20 @@ async fn token_prints_url_and_a_token_that_verifies() {
         .unwrap();
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("LIVEKIT_URL=ws://example.test:7880"), "{stdout}");
+    assert!(
+        stdout.contains("LIVEKIT_URL=ws://example.test:7880"),
+        "{stdout}"
+    );
     let token = stdout
         .lines()
         .find_map(|l| l.strip_prefix("TOKEN="))
         .expect("TOKEN= line");
-    let claims = livekit_api::access_token::TokenVerifier::with_api_key("k", "s3cret-s3cret-s3cret-s3cret-s3cret")
-        .verify(token)
-        .expect("token verifies");
+    let claims = livekit_api::access_token::TokenVerifier::with_api_key(
+        "k",
+        "s3cret-s3cret-s3cret-s3cret-s3cret",
+    )
+    .verify(token)
+    .expect("token verifies");
     assert_eq!(claims.sub, "cand-42");
     assert_eq!(claims.video.room, "interview-42-1");
     assert!(!stdout.contains("s3cret"));

@@ -99,6 +99,7 @@ async fn one_turn_makes_one_stt_call_then_llm_then_tts_then_audio() {
 
     // Overlap: first audio before the LLM finished streaming (stt 100 + ttft 150 + 15*40 ms).
     let m = &metrics(&events)[0];
+    eprintln!("one turn: {m:?}");
     assert_eq!(m.turn_id, Some(1));
     assert_eq!(m.stt_duration, Some(ms(100)));
     assert_eq!(m.llm_ttft, Some(ms(150)));

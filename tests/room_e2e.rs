@@ -15,7 +15,11 @@ use tokio::sync::mpsc;
 const WAIT: Duration = Duration::from_secs(30);
 
 /// Next event matching `pick`, failing the test after `WAIT`.
-async fn wait_for<T>(events: &mut mpsc::Receiver<RoomEvent>, what: &str, mut pick: impl FnMut(RoomEvent) -> Option<T>) -> T {
+async fn wait_for<T>(
+    events: &mut mpsc::Receiver<RoomEvent>,
+    what: &str,
+    mut pick: impl FnMut(RoomEvent) -> Option<T>,
+) -> T {
     let found = tokio::time::timeout(WAIT, async {
         while let Some(ev) = events.recv().await {
             if let Some(v) = pick(ev) {
@@ -34,7 +38,11 @@ async fn wait_for<T>(events: &mut mpsc::Receiver<RoomEvent>, what: &str, mut pic
 
 async fn subscribed_audio(events: &mut mpsc::Receiver<RoomEvent>, from: &str) -> FrameReceiver {
     wait_for(events, &format!("audio from {from}"), |ev| match ev {
-        RoomEvent::AudioTrackSubscribed { participant, stream, .. } if participant.identity == from => Some(stream),
+        RoomEvent::AudioTrackSubscribed {
+            participant,
+            stream,
+            ..
+        } if participant.identity == from => Some(stream),
         _ => None,
     })
     .await
@@ -61,7 +69,11 @@ async fn collect(stream: &mut FrameReceiver, skip: usize, secs: f64) -> Vec<i16>
 }
 
 /// Play a tone in real time from a background task; returns a stop switch.
-fn play_tone(mut voice: interview_agent::room::LocalAudioTrack, hz: f64, secs: u64) -> tokio::task::JoinHandle<interview_agent::room::LocalAudioTrack> {
+fn play_tone(
+    mut voice: interview_agent::room::LocalAudioTrack,
+    hz: f64,
+    secs: u64,
+) -> tokio::task::JoinHandle<interview_agent::room::LocalAudioTrack> {
     tokio::spawn(async move {
         let mut tone = Tone::new(hz, -12.0);
         let mut tick = tokio::time::interval(Duration::from_millis(20));
@@ -81,21 +93,38 @@ async fn tones_both_ways_attributes_and_text_streams() {
         &env,
         &room,
         "candidate",
-        &["--publish-tone", "440", "--tone-seconds", "10", "--listen-seconds", "10", "--send-text", "lk.chat:hello agent"],
+        &[
+            "--publish-tone",
+            "440",
+            "--tone-seconds",
+            "10",
+            "--listen-seconds",
+            "10",
+            "--send-text",
+            "lk.chat:hello agent",
+        ],
     )
     .await;
 
-    let (agent, mut events) = Room::connect(&env.url, &env.token(&room, "agent"), RoomOptions::default())
-        .await
-        .expect("agent joins");
+    let (agent, mut events) =
+        Room::connect(&env.url, &env.token(&room, "agent"), RoomOptions::default())
+            .await
+            .expect("agent joins");
     let voice = agent.publish_audio("agent-voice").await.expect("publish");
     let player = play_tone(voice, 660.0, 7);
     agent
-        .set_attributes(HashMap::from([("lk.agent.state".to_string(), "listening".to_string())]))
+        .set_attributes(HashMap::from([(
+            "lk.agent.state".to_string(),
+            "listening".to_string(),
+        )]))
         .await
         .expect("set attributes");
     agent
-        .send_text("lk.transcription", "hello candidate", &HashMap::from([("lk.transcription_final".to_string(), "true".to_string())]))
+        .send_text(
+            "lk.transcription",
+            "hello candidate",
+            &HashMap::from([("lk.transcription_final".to_string(), "true".to_string())]),
+        )
         .await
         .expect("send text");
 
@@ -105,20 +134,35 @@ async fn tones_both_ways_attributes_and_text_streams() {
     let level = rms_dbfs(&pcm);
     assert!((hz - 440.0).abs() <= 5.0, "agent heard {hz} Hz");
     // Published at -12 dBFS peak = -15 dBFS RMS; Opus keeps it within a few dB.
-    assert!((-21.0..=-11.0).contains(&level), "agent heard level {level} dBFS");
+    assert!(
+        (-21.0..=-11.0).contains(&level),
+        "agent heard level {level} dBFS"
+    );
 
     let voice = player.await.expect("player");
-    assert!(voice.frames_sent() > 200, "sent {} frames", voice.frames_sent());
+    assert!(
+        voice.frames_sent() > 200,
+        "sent {} frames",
+        voice.frames_sent()
+    );
     let report = peer.finish().await;
     let agent_tracks = tracks_from(&report, "agent");
     assert_eq!(agent_tracks.len(), 1, "peer saw agent tracks: {report}");
     let heard = agent_tracks[0]["dominant_hz"].as_f64().unwrap_or(0.0);
-    assert!((heard - 660.0).abs() <= 5.0, "python heard {heard} Hz: {report}");
+    assert!(
+        (heard - 660.0).abs() <= 5.0,
+        "python heard {heard} Hz: {report}"
+    );
     let attrs = &report["remote_participants"]["agent"]["attributes"];
     assert_eq!(attrs["lk.agent.state"], "listening", "{report}");
-    let texts = report["text_streams"].as_array().cloned().unwrap_or_default();
+    let texts = report["text_streams"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert!(
-        texts.iter().any(|t| t["topic"] == "lk.transcription" && t["text"] == "hello candidate" && t["participant"] == "agent"),
+        texts.iter().any(|t| t["topic"] == "lk.transcription"
+            && t["text"] == "hello candidate"
+            && t["participant"] == "agent"),
         "python saw text streams {texts:?}"
     );
     agent.close().await;
@@ -129,16 +173,36 @@ async fn tones_both_ways_attributes_and_text_streams() {
 async fn text_from_the_python_peer_reaches_the_agent() {
     let env = Env::start().await;
     let room = common::room_name("text");
-    let (agent, mut events) = Room::connect(&env.url, &env.token(&room, "agent"), RoomOptions::default())
-        .await
-        .expect("agent joins");
-    let peer = PyPeer::spawn(&env, &room, "candidate", &["--listen-seconds", "4", "--send-text", "lk.chat:hello agent"]).await;
+    let (agent, mut events) =
+        Room::connect(&env.url, &env.token(&room, "agent"), RoomOptions::default())
+            .await
+            .expect("agent joins");
+    let peer = PyPeer::spawn(
+        &env,
+        &room,
+        "candidate",
+        &[
+            "--listen-seconds",
+            "4",
+            "--send-text",
+            "lk.chat:hello agent",
+        ],
+    )
+    .await;
     let (from, topic, text) = wait_for(&mut events, "a text stream", |ev| match ev {
-        RoomEvent::TextReceived { participant_identity, topic, text, .. } => Some((participant_identity, topic, text)),
+        RoomEvent::TextReceived {
+            participant_identity,
+            topic,
+            text,
+            ..
+        } => Some((participant_identity, topic, text)),
         _ => None,
     })
     .await;
-    assert_eq!((from.as_str(), topic.as_str(), text.as_str()), ("candidate", "lk.chat", "hello agent"));
+    assert_eq!(
+        (from.as_str(), topic.as_str(), text.as_str()),
+        ("candidate", "lk.chat", "hello agent")
+    );
     peer.finish().await;
     agent.close().await;
 }
@@ -147,14 +211,25 @@ async fn text_from_the_python_peer_reaches_the_agent() {
 async fn video_is_ignored_and_a_leaving_peer_ends_its_stream() {
     let env = Env::start().await;
     let room = common::room_name("leave");
-    let (agent, mut events) = Room::connect(&env.url, &env.token(&room, "agent"), RoomOptions::default())
-        .await
-        .expect("agent joins");
+    let (agent, mut events) =
+        Room::connect(&env.url, &env.token(&room, "agent"), RoomOptions::default())
+            .await
+            .expect("agent joins");
     let peer = PyPeer::spawn(
         &env,
         &room,
         "candidate",
-        &["--publish-tone", "440", "--tone-seconds", "30", "--publish-video", "--leave-after", "5", "--listen-seconds", "30"],
+        &[
+            "--publish-tone",
+            "440",
+            "--tone-seconds",
+            "30",
+            "--publish-video",
+            "--leave-after",
+            "5",
+            "--listen-seconds",
+            "30",
+        ],
     )
     .await;
     let mut stream = None;
@@ -162,8 +237,15 @@ async fn video_is_ignored_and_a_leaving_peer_ends_its_stream() {
     tokio::time::timeout(WAIT, async {
         while stream.is_none() || !ignored_video {
             match events.recv().await.expect("events") {
-                RoomEvent::AudioTrackSubscribed { participant, stream: s, .. } if participant.identity == "candidate" => stream = Some(s),
-                RoomEvent::TrackIgnored { participant_identity, .. } if participant_identity == "candidate" => ignored_video = true,
+                RoomEvent::AudioTrackSubscribed {
+                    participant,
+                    stream: s,
+                    ..
+                } if participant.identity == "candidate" => stream = Some(s),
+                RoomEvent::TrackIgnored {
+                    participant_identity,
+                    ..
+                } if participant_identity == "candidate" => ignored_video = true,
                 RoomEvent::TrackPublished { track, .. } if track.kind == TrackKind::Video => {}
                 _ => {}
             }
@@ -189,7 +271,9 @@ async fn video_is_ignored_and_a_leaving_peer_ends_its_stream() {
 async fn rejoins_after_the_signal_connection_drops_and_audio_continues() {
     let env = Env::start().await;
     let Some(server) = env.server.as_ref() else {
-        eprintln!("skipped: dropping signal connections needs the in-process test server's fault hook");
+        eprintln!(
+            "skipped: dropping signal connections needs the in-process test server's fault hook"
+        );
         return;
     };
     let room = common::room_name("rejoin");
@@ -197,23 +281,40 @@ async fn rejoins_after_the_signal_connection_drops_and_audio_continues() {
         &env,
         &room,
         "candidate",
-        &["--publish-tone", "440", "--tone-seconds", "25", "--listen-seconds", "25"],
+        &[
+            "--publish-tone",
+            "440",
+            "--tone-seconds",
+            "25",
+            "--listen-seconds",
+            "25",
+        ],
     )
     .await;
-    let (agent, mut events) = Room::connect(&env.url, &env.token(&room, "agent"), RoomOptions::default())
-        .await
-        .expect("agent joins");
+    let (agent, mut events) =
+        Room::connect(&env.url, &env.token(&room, "agent"), RoomOptions::default())
+            .await
+            .expect("agent joins");
     let voice = agent.publish_audio("agent-voice").await.expect("publish");
     let mut stream = subscribed_audio(&mut events, "candidate").await;
     collect(&mut stream, 10, 0.5).await;
 
     server.drop_signal_connections();
-    wait_for(&mut events, "Reconnecting", |ev| matches!(ev, RoomEvent::Reconnecting { .. }).then_some(())).await;
-    wait_for(&mut events, "Reconnected", |ev| matches!(ev, RoomEvent::Reconnected).then_some(())).await;
-    assert!(voice.is_live().await || {
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        voice.is_live().await
-    }, "published track is live again after the rejoin");
+    wait_for(&mut events, "Reconnecting", |ev| {
+        matches!(ev, RoomEvent::Reconnecting { .. }).then_some(())
+    })
+    .await;
+    wait_for(&mut events, "Reconnected", |ev| {
+        matches!(ev, RoomEvent::Reconnected).then_some(())
+    })
+    .await;
+    assert!(
+        voice.is_live().await || {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            voice.is_live().await
+        },
+        "published track is live again after the rejoin"
+    );
 
     // The same stream object keeps delivering the candidate's tone.
     let pcm = collect(&mut stream, 25, 1.0).await;
@@ -224,7 +325,13 @@ async fn rejoins_after_the_signal_connection_drops_and_audio_continues() {
     let player = play_tone(voice, 660.0, 6);
     player.await.expect("player");
     let report = peer.finish().await;
-    let heard: Vec<f64> = tracks_from(&report, "agent").iter().filter_map(|t| t["dominant_hz"].as_f64()).collect();
-    assert!(heard.iter().any(|h| (h - 660.0).abs() <= 5.0), "python heard {heard:?}: {report}");
+    let heard: Vec<f64> = tracks_from(&report, "agent")
+        .iter()
+        .filter_map(|t| t["dominant_hz"].as_f64())
+        .collect();
+    assert!(
+        heard.iter().any(|h| (h - 660.0).abs() <= 5.0),
+        "python heard {heard:?}: {report}"
+    );
     agent.close().await;
 }

@@ -28,7 +28,9 @@ fn repo(path: &str) -> PathBuf {
 
 impl LocalAi {
     async fn start() -> LocalAi {
-        let python = std::env::var("AI_PYTHON").map(PathBuf::from).unwrap_or_else(|_| repo(".venv-ai/bin/python"));
+        let python = std::env::var("AI_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| repo(".venv-ai/bin/python"));
         assert!(
             python.exists(),
             "local AI stack not installed at {} — run scripts/setup-ai.sh (or set AI_PYTHON)",
@@ -61,7 +63,9 @@ impl LocalAi {
     async fn speech_wav(&self, text: &str, out: &std::path::Path) {
         let status = Command::new("python3")
             .arg(repo("scripts/local_ai/make_speech.py"))
-            .args(["--url", &self.url, "--text", text, "--rate", "48000", "--out"])
+            .args([
+                "--url", &self.url, "--text", text, "--rate", "48000", "--out",
+            ])
             .arg(out)
             .status()
             .await
@@ -97,7 +101,11 @@ async fn the_agent_hears_the_candidate_and_answers_with_real_engines() {
     let env = Env::start().await;
     let dir = TempDir::new("voice");
     let wav = dir.0.join("answer.wav");
-    ai.speech_wav("I have five years of experience with Rust and distributed systems.", &wav).await;
+    ai.speech_wav(
+        "I have five years of experience with Rust and distributed systems.",
+        &wav,
+    )
+    .await;
 
     let mut config = Config::default();
     config.openai.base_url = format!("{}/v1", ai.url);
@@ -123,36 +131,65 @@ async fn the_agent_hears_the_candidate_and_answers_with_real_engines() {
         &env,
         &room,
         "candidate",
-        &["--publish-wav", &wav_arg, "--wav-delay", "2", "--listen-seconds", "40"],
+        &[
+            "--publish-wav",
+            &wav_arg,
+            "--wav-delay",
+            "2",
+            "--listen-seconds",
+            "40",
+        ],
     )
     .await;
     let report = peer.finish().await;
     cancel.cancel();
-    let outcome = tokio::time::timeout(Duration::from_secs(20), session).await.expect("session ends").expect("no panic");
+    let outcome = tokio::time::timeout(Duration::from_secs(20), session)
+        .await
+        .expect("session ends")
+        .expect("no panic");
     assert!(outcome.is_ok(), "{outcome:?}");
 
     let texts: Vec<&serde_json::Value> = report["text_streams"]
         .as_array()
-        .map(|a| a.iter().filter(|t| t["topic"] == "lk.transcription" && t["participant"] == "agent").collect())
+        .map(|a| {
+            a.iter()
+                .filter(|t| t["topic"] == "lk.transcription" && t["participant"] == "agent")
+                .collect()
+        })
         .unwrap_or_default();
     let user = texts
         .iter()
-        .find(|t| t["attributes"]["lk.segment_id"].as_str().is_some_and(|s| s.starts_with("user-")))
+        .find(|t| {
+            t["attributes"]["lk.segment_id"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("user-"))
+        })
         .unwrap_or_else(|| panic!("no user transcript: {report}"));
     let heard = user["text"].as_str().unwrap_or("").to_lowercase();
     assert!(heard.contains("rust"), "the agent heard {heard:?}");
     assert_eq!(user["attributes"]["lk.transcription_final"], "true");
-    assert!(!user["attributes"]["lk.transcribed_track_id"].as_str().unwrap_or("").is_empty());
+    assert!(!user["attributes"]["lk.transcribed_track_id"]
+        .as_str()
+        .unwrap_or("")
+        .is_empty());
     let agent_final = texts.iter().any(|t| {
-        t["attributes"]["lk.segment_id"].as_str().is_some_and(|s| s.starts_with("agent-"))
+        t["attributes"]["lk.segment_id"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("agent-"))
             && t["attributes"]["lk.transcription_final"] == "true"
             && !t["text"].as_str().unwrap_or("").trim().is_empty()
     });
     assert!(agent_final, "no final agent transcript: {texts:?}");
 
     let spoken = tracks_from(&report, "agent");
-    let seconds = spoken.iter().filter_map(|t| t["seconds_above_-40dbfs"].as_f64()).fold(0.0, f64::max);
-    assert!(seconds > 1.0, "the candidate heard {seconds} s of agent speech: {report}");
+    let seconds = spoken
+        .iter()
+        .filter_map(|t| t["seconds_above_-40dbfs"].as_f64())
+        .fold(0.0, f64::max);
+    assert!(
+        seconds > 1.0,
+        "the candidate heard {seconds} s of agent speech: {report}"
+    );
 
     let states = states_seen(&report, "agent");
     assert!(
@@ -160,6 +197,11 @@ async fn the_agent_hears_the_candidate_and_answers_with_real_engines() {
         "lk.agent.state sequence seen by the candidate: {states:?}"
     );
     let m = voice_metrics();
-    assert!(m.e2e.count() >= 1 && m.stt.count() >= 1 && m.llm_ttft.count() >= 1 && m.tts_ttfb.count() >= 1);
+    assert!(
+        m.e2e.count() >= 1
+            && m.stt.count() >= 1
+            && m.llm_ttft.count() >= 1
+            && m.tts_ttfb.count() >= 1
+    );
     eprintln!("user said: {heard}\nstates: {states:?}\n{}", m.render());
 }

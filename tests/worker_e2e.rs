@@ -34,7 +34,15 @@ impl WorkerProc {
             .env("LIVEKIT_API_KEY", server.api_key())
             .env("LIVEKIT_API_SECRET", secret)
             .env_remove("RUST_LOG")
-            .args(["start", "--agent-name", AGENT, "--health-port", "0", "--session", "echo"])
+            .args([
+                "start",
+                "--agent-name",
+                AGENT,
+                "--health-port",
+                "0",
+                "--session",
+                "echo",
+            ])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -67,7 +75,11 @@ impl WorkerProc {
         .flatten()
         .unwrap_or_default();
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        WorkerProc { child, health, stderr }
+        WorkerProc {
+            child,
+            health,
+            stderr,
+        }
     }
 
     async fn get(&self, path: &str) -> (u16, String) {
@@ -88,19 +100,36 @@ impl WorkerProc {
                 None
             }
         };
-        let log = tokio::time::timeout(Duration::from_secs(5), self.stderr).await.ok().and_then(|r| r.ok()).unwrap_or_default();
+        let log = tokio::time::timeout(Duration::from_secs(5), self.stderr)
+            .await
+            .ok()
+            .and_then(|r| r.ok())
+            .unwrap_or_default();
         (code, log)
     }
 }
 
 async fn http_get(base: &str, path: &str) -> (u16, String) {
     let addr = base.trim_start_matches("http://");
-    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else { return (0, String::new()) };
-    let _ = s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).await;
+    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
+        return (0, String::new());
+    };
+    let _ = s
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await;
     let mut buf = String::new();
     let _ = s.read_to_string(&mut buf).await;
-    let status = buf.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let status = buf
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = buf
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -113,11 +142,16 @@ async fn eventually(what: &str, limit: Duration, mut cond: impl FnMut() -> bool)
 }
 
 async fn start_server() -> TestServer {
-    TestServer::start(TestServerOptions::default()).await.expect("test server")
+    TestServer::start(TestServerOptions::default())
+        .await
+        .expect("test server")
 }
 
 fn agent_in(server: &TestServer, room: &str) -> bool {
-    server.participants(room).iter().any(|p| p.starts_with("agent-"))
+    server
+        .participants(room)
+        .iter()
+        .any(|p| p.starts_with("agent-"))
 }
 
 fn registered(server: &TestServer) -> Vec<String> {
@@ -128,34 +162,66 @@ fn registered(server: &TestServer) -> Vec<String> {
 async fn three_rooms_at_once_fill_a_worker_and_the_fourth_goes_to_the_next() {
     let server = start_server().await;
     let a = WorkerProc::start(&server, server.api_secret(), &["--max-jobs", "3"]).await;
-    eventually("worker A to register", Duration::from_secs(20), || registered(&server).len() == 1).await;
+    eventually("worker A to register", Duration::from_secs(20), || {
+        registered(&server).len() == 1
+    })
+    .await;
     let a_id = registered(&server)[0].clone();
     let b = WorkerProc::start(&server, server.api_secret(), &["--max-jobs", "3"]).await;
-    eventually("worker B to register", Duration::from_secs(20), || registered(&server).len() == 2).await;
+    eventually("worker B to register", Duration::from_secs(20), || {
+        registered(&server).len() == 2
+    })
+    .await;
 
-    let rooms: Vec<String> = (0..4).map(|i| common::room_name(&format!("interview-{i}"))).collect();
+    let rooms: Vec<String> = (0..4)
+        .map(|i| common::room_name(&format!("interview-{i}")))
+        .collect();
     for (i, room) in rooms.iter().enumerate() {
         server.create_dispatch(room, AGENT, &format!("{{\"applicationId\":\"{i}\"}}"));
     }
     for room in &rooms {
-        eventually(&format!("an agent in {room}"), Duration::from_secs(30), || agent_in(&server, room)).await;
+        eventually(
+            &format!("an agent in {room}"),
+            Duration::from_secs(30),
+            || agent_in(&server, room),
+        )
+        .await;
     }
     // Each session is live media: its agent published its audio track.
     for room in &rooms {
-        eventually(&format!("the agent's track in {room}"), Duration::from_secs(20), || {
-            server
-                .participant_infos(room)
-                .iter()
-                .any(|p| p.identity.starts_with("agent-") && !p.tracks.is_empty() && p.kind == proto::participant_info::Kind::Agent as i32)
-        })
+        eventually(
+            &format!("the agent's track in {room}"),
+            Duration::from_secs(20),
+            || {
+                server.participant_infos(room).iter().any(|p| {
+                    p.identity.starts_with("agent-")
+                        && !p.tracks.is_empty()
+                        && p.kind == proto::participant_info::Kind::Agent as i32
+                })
+            },
+        )
         .await;
     }
     let jobs = server.jobs();
-    let on_a = jobs.iter().filter(|j| j.worker_id.as_deref() == Some(a_id.as_str())).count();
+    let on_a = jobs
+        .iter()
+        .filter(|j| j.worker_id.as_deref() == Some(a_id.as_str()))
+        .count();
     assert_eq!(on_a, 3, "worker A runs max_jobs: {jobs:?}");
-    assert_eq!(jobs.len() - on_a, 1, "the fourth went to worker B: {jobs:?}");
-    let refused = server.dispatch_log().iter().any(|r| r.worker_id == a_id && r.available == Some(false));
-    assert!(refused, "worker A refused the fourth job: {:?}", server.dispatch_log());
+    assert_eq!(
+        jobs.len() - on_a,
+        1,
+        "the fourth went to worker B: {jobs:?}"
+    );
+    let refused = server
+        .dispatch_log()
+        .iter()
+        .any(|r| r.worker_id == a_id && r.available == Some(false));
+    assert!(
+        refused,
+        "worker A refused the fourth job: {:?}",
+        server.dispatch_log()
+    );
 
     let (status, body) = a.get("/worker").await;
     assert_eq!(status, 200);
@@ -163,8 +229,14 @@ async fn three_rooms_at_once_fill_a_worker_and_the_fourth_goes_to_the_next() {
     assert_eq!(v["active_jobs"], 3, "{v}");
     assert_eq!(v["status"], "full", "{v}");
     let (_, metrics) = a.get("/metrics").await;
-    assert!(metrics.contains("interview_agent_jobs_refused_total 1"), "{metrics}");
-    assert!(metrics.contains("interview_agent_active_jobs 3"), "{metrics}");
+    assert!(
+        metrics.contains("interview_agent_jobs_refused_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("interview_agent_active_jobs 3"),
+        "{metrics}"
+    );
     drop(b);
 }
 
@@ -178,12 +250,24 @@ async fn agent_service_restart_keeps_the_interview_and_dispatch_recovers() {
         server: None,
     };
     let w = WorkerProc::start(&server, server.api_secret(), &[]).await;
-    eventually("registration", Duration::from_secs(20), || registered(&server).len() == 1).await;
+    eventually("registration", Duration::from_secs(20), || {
+        registered(&server).len() == 1
+    })
+    .await;
     let first_id = registered(&server)[0].clone();
     let room = common::room_name("interview-restart");
     server.create_dispatch(&room, AGENT, "{}");
-    eventually("the agent", Duration::from_secs(30), || agent_in(&server, &room)).await;
-    let peer = PyPeer::spawn(&env, &room, "candidate", &["--publish-tone", "440", "--listen-seconds", "14"]).await;
+    eventually("the agent", Duration::from_secs(30), || {
+        agent_in(&server, &room)
+    })
+    .await;
+    let peer = PyPeer::spawn(
+        &env,
+        &room,
+        "candidate",
+        &["--publish-tone", "440", "--listen-seconds", "14"],
+    )
+    .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     server.restart_agent_service(Duration::from_secs(1));
@@ -191,23 +275,45 @@ async fn agent_service_restart_keeps_the_interview_and_dispatch_recovers() {
     let back = Instant::now();
     let room2 = common::room_name("interview-after");
     server.create_dispatch(&room2, AGENT, "{}");
-    eventually("a dispatch after the restart", Duration::from_secs(5), || agent_in(&server, &room2)).await;
+    eventually(
+        "a dispatch after the restart",
+        Duration::from_secs(5),
+        || agent_in(&server, &room2),
+    )
+    .await;
     let recovered = back.elapsed();
     let workers = registered(&server);
     assert_eq!(workers.len(), 1);
     assert_ne!(workers[0], first_id, "re-registered with a new worker id");
-    let job = server.jobs().into_iter().find(|j| j.room == room).expect("first job");
-    assert_eq!(job.worker_id.as_deref(), Some(workers[0].as_str()), "running job migrated");
+    let job = server
+        .jobs()
+        .into_iter()
+        .find(|j| j.room == room)
+        .expect("first job");
+    assert_eq!(
+        job.worker_id.as_deref(),
+        Some(workers[0].as_str()),
+        "running job migrated"
+    );
     assert!(agent_in(&server, &room), "the interview kept its agent");
 
     let report = peer.finish().await;
     let echo = tracks_from(&report, &job.participant_identity);
     assert_eq!(echo.len(), 1, "{report}");
-    assert!((echo[0]["dominant_hz"].as_f64().unwrap_or(0.0) - 440.0).abs() <= 5.0, "{report}");
+    assert!(
+        (echo[0]["dominant_hz"].as_f64().unwrap_or(0.0) - 440.0).abs() <= 5.0,
+        "{report}"
+    );
     // Media kept flowing through the restart: the echo covered most of the call.
-    assert!(echo[0]["seconds_above_-40dbfs"].as_f64().unwrap_or(0.0) > 10.0, "{report}");
+    assert!(
+        echo[0]["seconds_above_-40dbfs"].as_f64().unwrap_or(0.0) > 10.0,
+        "{report}"
+    );
     let (_, metrics) = w.get("/metrics").await;
-    assert!(metrics.contains("interview_agent_worker_reconnects_total 1"), "{metrics}");
+    assert!(
+        metrics.contains("interview_agent_worker_reconnects_total 1"),
+        "{metrics}"
+    );
     eprintln!("dispatch recovered {recovered:?} after the agent service came back");
 }
 
@@ -221,16 +327,31 @@ async fn sigterm_drains_the_running_interview_then_exits_zero() {
         server: None,
     };
     let w = WorkerProc::start(&server, server.api_secret(), &[]).await;
-    eventually("registration", Duration::from_secs(20), || registered(&server).len() == 1).await;
+    eventually("registration", Duration::from_secs(20), || {
+        registered(&server).len() == 1
+    })
+    .await;
     let room = common::room_name("interview-drain");
     server.create_dispatch(&room, AGENT, "{}");
-    eventually("the agent", Duration::from_secs(30), || agent_in(&server, &room)).await;
-    let peer = PyPeer::spawn(&env, &room, "candidate", &["--publish-tone", "440", "--listen-seconds", "6"]).await;
+    eventually("the agent", Duration::from_secs(30), || {
+        agent_in(&server, &room)
+    })
+    .await;
+    let peer = PyPeer::spawn(
+        &env,
+        &room,
+        "candidate",
+        &["--publish-tone", "440", "--listen-seconds", "6"],
+    )
+    .await;
 
     // SAFETY: plain kill(2) on our own child.
     assert_eq!(unsafe { libc::kill(w.pid(), libc::SIGTERM) }, 0);
     eventually("WS_FULL after SIGTERM", Duration::from_secs(5), || {
-        server.workers().first().is_some_and(|x| x.status == proto::WorkerStatus::WsFull && x.draining)
+        server
+            .workers()
+            .first()
+            .is_some_and(|x| x.status == proto::WorkerStatus::WsFull && x.draining)
     })
     .await;
     let (_, body) = w.get("/worker").await;
@@ -244,7 +365,11 @@ async fn sigterm_drains_the_running_interview_then_exits_zero() {
     assert_eq!(code, Some(0), "worker log:\n{log}");
     assert!(log.contains("draining"), "{log}");
     assert!(!agent_in(&server, &other));
-    let job = server.jobs().into_iter().find(|j| j.room == room).expect("job");
+    let job = server
+        .jobs()
+        .into_iter()
+        .find(|j| j.room == room)
+        .expect("job");
     assert_eq!(job.status, proto::JobStatus::JsSuccess, "{job:?}");
 }
 
@@ -256,19 +381,31 @@ async fn bad_credentials_stop_start_with_a_clear_error() {
     let (code, log) = w.wait(Duration::from_secs(20)).await;
     assert!(matches!(code, Some(c) if c != 0), "exit {code:?}: {log}");
     assert!(log.contains("rejected the worker's credentials"), "{log}");
-    assert!(!log.contains(wrong) && !log.contains("eyJ"), "secret or token leaked: {log}");
+    assert!(
+        !log.contains(wrong) && !log.contains("eyJ"),
+        "secret or token leaked: {log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_metadata_starts_the_job_with_defaults() {
     let server = start_server().await;
     let w = WorkerProc::start(&server, server.api_secret(), &[]).await;
-    eventually("registration", Duration::from_secs(20), || registered(&server).len() == 1).await;
+    eventually("registration", Duration::from_secs(20), || {
+        registered(&server).len() == 1
+    })
+    .await;
     let room = common::room_name("interview-badmeta");
     server.create_dispatch(&room, AGENT, "{applicationId: oops");
-    eventually("the agent", Duration::from_secs(30), || agent_in(&server, &room)).await;
+    eventually("the agent", Duration::from_secs(30), || {
+        agent_in(&server, &room)
+    })
+    .await;
     eventually("job RUNNING", Duration::from_secs(10), || {
-        server.jobs().iter().any(|j| j.room == room && j.status == proto::JobStatus::JsRunning)
+        server
+            .jobs()
+            .iter()
+            .any(|j| j.room == room && j.status == proto::JobStatus::JsRunning)
     })
     .await;
     let (status, _) = w.get("/").await;
@@ -276,13 +413,20 @@ async fn malformed_metadata_starts_the_job_with_defaults() {
     let _ = unsafe { libc::kill(w.pid(), libc::SIGINT) };
     let _ = unsafe { libc::kill(w.pid(), libc::SIGINT) };
     let (_, log) = w.wait(Duration::from_secs(20)).await;
-    assert!(log.contains("not valid JSON") && log.contains("using defaults"), "{log}");
+    assert!(
+        log.contains("not valid JSON") && log.contains("using defaults"),
+        "{log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_is_503_until_registered_then_200_with_worker_json_and_metrics() {
     // Nothing listens on this port: the worker keeps retrying and stays unregistered.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_interview-agent"))
         .current_dir(std::env::temp_dir())
         .env("LIVEKIT_URL", format!("ws://127.0.0.1:{port}"))
@@ -310,7 +454,10 @@ async fn health_is_503_until_registered_then_200_with_worker_json_and_metrics() 
 
     let server = start_server().await;
     let w = WorkerProc::start(&server, server.api_secret(), &[]).await;
-    eventually("registration", Duration::from_secs(20), || registered(&server).len() == 1).await;
+    eventually("registration", Duration::from_secs(20), || {
+        registered(&server).len() == 1
+    })
+    .await;
     let (status, body) = w.get("/").await;
     assert_eq!((status, body.trim()), (200, "OK"));
     let (status, body) = w.get("/worker").await;
@@ -367,22 +514,38 @@ async fn a_panicking_session_fails_its_job_only() {
     });
     let (sig_tx, sig_rx) = tokio::sync::mpsc::channel(2);
     let worker = tokio::spawn(worker::run(opts, runner, sig_rx, |_| {}));
-    eventually("registration", Duration::from_secs(20), || registered(&server).len() == 1).await;
+    eventually("registration", Duration::from_secs(20), || {
+        registered(&server).len() == 1
+    })
+    .await;
     let r1 = common::room_name("interview-panic");
     server.create_dispatch(&r1, AGENT, "{}");
     eventually("job 1 FAILED", Duration::from_secs(20), || {
-        server.jobs().iter().any(|j| j.room == r1 && j.status == proto::JobStatus::JsFailed && j.error.contains("panicked"))
+        server.jobs().iter().any(|j| {
+            j.room == r1 && j.status == proto::JobStatus::JsFailed && j.error.contains("panicked")
+        })
     })
     .await;
     let r2 = common::room_name("interview-ok");
     server.create_dispatch(&r2, AGENT, "{}");
-    eventually("job 2 RUNNING with its agent", Duration::from_secs(30), || {
-        agent_in(&server, &r2) && server.jobs().iter().any(|j| j.room == r2 && j.status == proto::JobStatus::JsRunning)
-    })
+    eventually(
+        "job 2 RUNNING with its agent",
+        Duration::from_secs(30),
+        || {
+            agent_in(&server, &r2)
+                && server
+                    .jobs()
+                    .iter()
+                    .any(|j| j.room == r2 && j.status == proto::JobStatus::JsRunning)
+        },
+    )
     .await;
     assert_eq!(registered(&server).len(), 1, "the worker survived");
     sig_tx.send(()).await.unwrap();
     sig_tx.send(()).await.unwrap();
-    let res = tokio::time::timeout(Duration::from_secs(15), worker).await.expect("worker stops").expect("no panic");
+    let res = tokio::time::timeout(Duration::from_secs(15), worker)
+        .await
+        .expect("worker stops")
+        .expect("no panic");
     assert!(res.is_ok(), "{res:?}");
 }

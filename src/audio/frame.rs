@@ -67,12 +67,17 @@ mod tests {
 
     #[test]
     fn durations_and_levels() {
-        assert_eq!(SampleRate::HZ_48000.samples_in(FRAME_DURATION), SAMPLES_PER_FRAME_48K);
+        assert_eq!(
+            SampleRate::HZ_48000.samples_in(FRAME_DURATION),
+            SAMPLES_PER_FRAME_48K
+        );
         assert_eq!(SampleRate::HZ_16000.samples_in(FRAME_DURATION), 320);
         let f = AudioFrame::silence(SampleRate::HZ_48000, FRAME_DURATION);
         assert_eq!(f.duration(), FRAME_DURATION);
         assert_eq!(f.rms_dbfs(), -120.0);
-        let full: Vec<i16> = (0..960).map(|i| if i % 2 == 0 { 32767 } else { -32767 }).collect();
+        let full: Vec<i16> = (0..960)
+            .map(|i| if i % 2 == 0 { 32767 } else { -32767 })
+            .collect();
         let level = AudioFrame::new(full, SampleRate::HZ_48000).rms_dbfs();
         assert!(level > -0.1 && level <= 0.0, "{level}");
     }

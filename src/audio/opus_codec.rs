@@ -28,7 +28,8 @@ impl OpusEncoder {
 
     /// Encode one frame; returns the packet bytes.
     pub fn encode(&mut self, frame: &AudioFrame) -> Result<Vec<u8>, OpusError> {
-        if frame.sample_rate != SampleRate::HZ_48000 || frame.samples.len() != SAMPLES_PER_FRAME_48K {
+        if frame.sample_rate != SampleRate::HZ_48000 || frame.samples.len() != SAMPLES_PER_FRAME_48K
+        {
             return Err(OpusError::FrameShape {
                 got: frame.samples.len(),
                 rate: frame.sample_rate.0,
@@ -91,7 +92,11 @@ mod tests {
             let out = dec.decode(&packet).unwrap();
             assert_eq!(out.samples.len(), 960);
             if k > 5 {
-                energy_in += frame.samples.iter().map(|&s| (s as f64).powi(2)).sum::<f64>();
+                energy_in += frame
+                    .samples
+                    .iter()
+                    .map(|&s| (s as f64).powi(2))
+                    .sum::<f64>();
                 energy_out += out.samples.iter().map(|&s| (s as f64).powi(2)).sum::<f64>();
             }
         }
@@ -103,6 +108,9 @@ mod tests {
     fn wrong_frame_shape_is_an_error() {
         let mut enc = OpusEncoder::new().unwrap();
         let bad = AudioFrame::new(vec![0i16; 320], SampleRate::HZ_16000);
-        assert!(matches!(enc.encode(&bad), Err(OpusError::FrameShape { .. })));
+        assert!(matches!(
+            enc.encode(&bad),
+            Err(OpusError::FrameShape { .. })
+        ));
     }
 }

@@ -158,7 +158,7 @@ struct UserSpeech {
     onset: Option<Instant>,
     /// Part of the user's turn (else held aside while the agent is busy).
     accepted: bool,
-    /// Audio held aside (prefix + speech) while not accepted.
+    /// Audio held aside (prefix + speech) while not accepted; bounded like the turn audio.
     held: Vec<i16>,
 }
 
@@ -297,7 +297,9 @@ impl Core {
                 if self.user.accepted {
                     self.push_turn_audio(&frame.samples);
                 } else {
-                    self.user.held.extend_from_slice(&frame.samples);
+                    let room = self.max_turn_samples.saturating_sub(self.user.held.len());
+                    let n = frame.samples.len().min(room);
+                    self.user.held.extend_from_slice(&frame.samples[..n]);
                     // Only voiced audio can push the utterance past the barge-in threshold; the
                     // VAD's silence hangover after a short "mm-hm" must not.
                     if voiced {

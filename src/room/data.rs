@@ -5,14 +5,19 @@ use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use livekit_protocol as proto;
-use proto::data_packet::Value;
 use prost::Message;
+use proto::data_packet::Value;
 
 /// Largest chunk of text per packet (LiveKit SDKs use 15 000 bytes).
 const CHUNK_BYTES: usize = 15_000;
 
 /// One user data message.
-pub fn user_packet(identity: &str, topic: Option<&str>, payload: Vec<u8>, destinations: &[String]) -> proto::DataPacket {
+pub fn user_packet(
+    identity: &str,
+    topic: Option<&str>,
+    payload: Vec<u8>,
+    destinations: &[String],
+) -> proto::DataPacket {
     proto::DataPacket {
         participant_identity: identity.to_string(),
         destination_identities: destinations.to_vec(),
@@ -135,7 +140,10 @@ impl Reassembler {
                 payload: u.payload,
             }),
             Value::StreamHeader(h) => {
-                let is_text = matches!(h.content_header, Some(proto::data_stream::header::ContentHeader::TextHeader(_)));
+                let is_text = matches!(
+                    h.content_header,
+                    Some(proto::data_stream::header::ContentHeader::TextHeader(_))
+                );
                 if is_text && self.open.len() < MAX_OPEN_STREAMS {
                     self.open.insert(
                         h.stream_id,
@@ -185,7 +193,8 @@ mod tests {
     #[test]
     fn text_stream_round_trips_through_the_reassembler() {
         let text = "héllo ".repeat(6000); // > 2 chunks, multi-byte chars across boundaries
-        let attrs: HashMap<String, String> = [("lk.segment_id".to_string(), "SG_1".to_string())].into();
+        let attrs: HashMap<String, String> =
+            [("lk.segment_id".to_string(), "SG_1".to_string())].into();
         let packets = text_stream_packets("agent", "ST_1", "lk.transcription", &text, &attrs);
         assert!(packets.len() >= 5);
         let mut r = Reassembler::default();

@@ -12,7 +12,9 @@ use proto::signal_request::Message as Req;
 use proto::signal_response::Message as Resp;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::transport::RTCIceCandidateInit;
-use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
 use tokio::sync::{mpsc, oneshot};
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
@@ -115,7 +117,11 @@ pub(crate) struct Engine {
     streams: HashMap<String, FrameSender>,
     unresolved: Vec<Arc<dyn TrackRemote>>,
     reassembler: Reassembler,
-    pending_data: Vec<(Vec<u8>, bool, Option<oneshot::Sender<Result<(), RoomError>>>)>,
+    pending_data: Vec<(
+        Vec<u8>,
+        bool,
+        Option<oneshot::Sender<Result<(), RoomError>>>,
+    )>,
     events: mpsc::Sender<RoomEvent>,
     cmd_rx: mpsc::Receiver<Command>,
 }
@@ -135,7 +141,11 @@ impl Engine {
         events: mpsc::Sender<RoomEvent>,
         cmd_rx: mpsc::Receiver<Command>,
     ) -> Result<Joined, RoomError> {
-        let Connected { client, join, events: signal_events } = signal::connect(url, token, &opts).await?;
+        let Connected {
+            client,
+            join,
+            events: signal_events,
+        } = signal::connect(url, token, &opts).await?;
         let bind = opts.media_bind_addr(url);
         let (pc_tx, pc_rx) = mpsc::channel(256);
         let (dc_tx, dc_rx) = mpsc::channel(256);
@@ -182,7 +192,11 @@ impl Engine {
             engine.apply_participant(p).await;
         }
         tracing::info!(room = %room.name, identity = %local.identity, sid = %local.sid, "joined room");
-        Ok(Joined { engine, local, room })
+        Ok(Joined {
+            engine,
+            local,
+            room,
+        })
     }
 
     async fn setup_publisher_channels(&mut self) -> Result<(), RoomError> {
@@ -301,9 +315,15 @@ impl Engine {
                     .await;
                 let _ = reply.send(Ok(()));
             }
-            Command::SendData { packets, reliable, reply } => {
+            Command::SendData {
+                packets,
+                reliable,
+                reply,
+            } => {
                 if self.pending_data.len() + packets.len() > MAX_PENDING_DATA {
-                    let _ = reply.send(Err(RoomError::Invalid("data channel backlog is full".into())));
+                    let _ = reply.send(Err(RoomError::Invalid(
+                        "data channel backlog is full".into(),
+                    )));
                     return;
                 }
                 if packets.is_empty() {
@@ -403,7 +423,8 @@ impl Engine {
                 Ok(())
             }
             Resp::Leave(l) => {
-                let action = proto::leave_request::Action::try_from(l.action).unwrap_or(proto::leave_request::Action::Disconnect);
+                let action = proto::leave_request::Action::try_from(l.action)
+                    .unwrap_or(proto::leave_request::Action::Disconnect);
                 let reason = proto::DisconnectReason::try_from(l.reason)
                     .map(|r| r.as_str_name().to_string())
                     .unwrap_or_else(|_| l.reason.to_string());
@@ -429,9 +450,13 @@ impl Engine {
         Flow::Continue
     }
 
-    async fn on_subscriber_offer(&mut self, sd: proto::SessionDescription) -> Result<(), RoomError> {
+    async fn on_subscriber_offer(
+        &mut self,
+        sd: proto::SessionDescription,
+    ) -> Result<(), RoomError> {
         let pc = self.subscriber.clone();
-        pc.set_remote_description(RTCSessionDescription::offer(sd.sdp)?).await?;
+        pc.set_remote_description(RTCSessionDescription::offer(sd.sdp)?)
+            .await?;
         self.remote_set[1] = true;
         self.flush_candidates(Target::Subscriber).await;
         let answer = pc.create_answer(None).await?;
@@ -483,7 +508,10 @@ impl Engine {
         Ok(())
     }
 
-    async fn on_publisher_answer(&mut self, sd: proto::SessionDescription) -> Result<(), RoomError> {
+    async fn on_publisher_answer(
+        &mut self,
+        sd: proto::SessionDescription,
+    ) -> Result<(), RoomError> {
         self.publisher
             .set_remote_description(RTCSessionDescription::answer(sd.sdp)?)
             .await?;
@@ -503,7 +531,9 @@ impl Engine {
             return;
         }
         for p in &mut self.publications {
-            let (Some(track), Some(sender)) = (&p.track, &p.sender) else { continue };
+            let (Some(track), Some(sender)) = (&p.track, &p.sender) else {
+                continue;
+            };
             let pt = match sender.get_parameters().await {
                 Ok(params) => params.rtp_parameters.codecs.first().map(|c| c.payload_type),
                 Err(_) => None,
@@ -520,7 +550,10 @@ impl Engine {
         }
     }
 
-    async fn on_track_published(&mut self, t: proto::TrackPublishedResponse) -> Result<(), RoomError> {
+    async fn on_track_published(
+        &mut self,
+        t: proto::TrackPublishedResponse,
+    ) -> Result<(), RoomError> {
         let Some(info) = t.track else { return Ok(()) };
         let Some(idx) = self.publications.iter().position(|p| p.cid == t.cid) else {
             return Ok(());
@@ -544,9 +577,15 @@ impl Engine {
                     ..Default::default()
                 }],
             );
-            Arc::new(TrackLocalStaticSample::new(std::time::Instant::now(), media)?)
+            Arc::new(TrackLocalStaticSample::new(
+                std::time::Instant::now(),
+                media,
+            )?)
         };
-        let sender = self.publisher.add_track(track.clone() as Arc<dyn TrackLocal>).await?;
+        let sender = self
+            .publisher
+            .add_track(track.clone() as Arc<dyn TrackLocal>)
+            .await?;
         // Drain RTCP the interceptors hand back to the track so its queue never fills.
         let t2 = track.clone();
         tokio::spawn(async move { while t2.poll().await.is_some() {} });
@@ -559,7 +598,11 @@ impl Engine {
     }
 
     async fn on_remote_candidate(&mut self, t: proto::TrickleRequest) {
-        let target = if t.target == Target::Subscriber as i32 { Target::Subscriber } else { Target::Publisher };
+        let target = if t.target == Target::Subscriber as i32 {
+            Target::Subscriber
+        } else {
+            Target::Publisher
+        };
         let init: RTCIceCandidateInit = match serde_json::from_str(&t.candidate_init) {
             Ok(c) => c,
             Err(e) => {
@@ -621,7 +664,11 @@ impl Engine {
                     self.emit(RoomEvent::ParticipantDisconnected(p)).await
                 }
                 Change::Attributes(participant, changed) => {
-                    self.emit(RoomEvent::AttributesChanged { participant, changed }).await
+                    self.emit(RoomEvent::AttributesChanged {
+                        participant,
+                        changed,
+                    })
+                    .await
                 }
                 Change::Published(participant, track) => {
                     let decodable = track.kind == TrackKind::Audio
@@ -636,15 +683,20 @@ impl Engine {
                         self.emit(RoomEvent::TrackIgnored {
                             participant_identity: participant.identity.clone(),
                             track_sid: track.sid.clone(),
-                            reason: format!("{:?} {} is not Opus audio", track.kind, track.mime_type),
+                            reason: format!(
+                                "{:?} {} is not Opus audio",
+                                track.kind, track.mime_type
+                            ),
                         })
                         .await;
                     }
-                    self.emit(RoomEvent::TrackPublished { participant, track }).await
+                    self.emit(RoomEvent::TrackPublished { participant, track })
+                        .await
                 }
                 Change::Unpublished(participant, track) => {
                     self.end_stream(&track.sid);
-                    self.emit(RoomEvent::TrackUnpublished { participant, track }).await
+                    self.emit(RoomEvent::TrackUnpublished { participant, track })
+                        .await
                 }
             }
         }
@@ -702,8 +754,15 @@ impl Engine {
             PcEvent::Candidate(mut init) => {
                 let idx = t.target as usize;
                 if self.local_mid[idx].is_none() {
-                    let pc = if t.target == Target::Publisher { &self.publisher } else { &self.subscriber };
-                    self.local_mid[idx] = pc.local_description().await.and_then(|d| peer::first_mid(&d.sdp));
+                    let pc = if t.target == Target::Publisher {
+                        &self.publisher
+                    } else {
+                        &self.subscriber
+                    };
+                    self.local_mid[idx] = pc
+                        .local_description()
+                        .await
+                        .and_then(|d| peer::first_mid(&d.sdp));
                 }
                 init.sdp_mid = Some(self.local_mid[idx].clone().unwrap_or_else(|| "0".into()));
                 init.sdp_mline_index = Some(0);
@@ -747,14 +806,20 @@ impl Engine {
         }
         match d.kind {
             DcKind::Open => {
-                if self.pub_channels.contains_key(&d.label) && !self.open_channels.contains(&d.label) {
+                if self.pub_channels.contains_key(&d.label)
+                    && !self.open_channels.contains(&d.label)
+                {
                     self.open_channels.push(d.label);
                     self.flush_data().await;
                 }
             }
             DcKind::Closed => self.open_channels.retain(|l| l != &d.label),
             DcKind::Message(bytes) => match self.reassembler.push(&bytes) {
-                Some(Incoming::User { identity, topic, payload }) => {
+                Some(Incoming::User {
+                    identity,
+                    topic,
+                    payload,
+                }) => {
                     self.emit(RoomEvent::DataReceived {
                         participant_identity: identity,
                         topic,
@@ -762,7 +827,12 @@ impl Engine {
                     })
                     .await
                 }
-                Some(Incoming::Text { identity, topic, attributes, text }) => {
+                Some(Incoming::Text {
+                    identity,
+                    topic,
+                    attributes,
+                    text,
+                }) => {
                     self.emit(RoomEvent::TextReceived {
                         participant_identity: identity,
                         topic,
@@ -793,12 +863,28 @@ impl Engine {
         self.signal.close().await;
         self.generation += 1;
 
-        let Connected { client, join, events } = signal::connect(&self.url, &self.token, &self.opts).await?;
+        let Connected {
+            client,
+            join,
+            events,
+        } = signal::connect(&self.url, &self.token, &self.opts).await?;
         self.signal = client;
         self.signal_events = events;
         self.local = join.participant.clone().unwrap_or_default();
-        self.publisher = peer::build(Target::Publisher, self.generation, &self.bind, self.pc_tx.clone()).await?;
-        self.subscriber = peer::build(Target::Subscriber, self.generation, &self.bind, self.pc_tx.clone()).await?;
+        self.publisher = peer::build(
+            Target::Publisher,
+            self.generation,
+            &self.bind,
+            self.pc_tx.clone(),
+        )
+        .await?;
+        self.subscriber = peer::build(
+            Target::Subscriber,
+            self.generation,
+            &self.bind,
+            self.pc_tx.clone(),
+        )
+        .await?;
         self.remote_set = [false; 2];
         self.pending_candidates = [Vec::new(), Vec::new()];
         self.local_mid = [None, None];
@@ -815,7 +901,12 @@ impl Engine {
             self.apply_participant(p).await;
         }
         // Streams whose track is gone for good end now; the rest resume when re-subscribed.
-        let live: Vec<String> = self.streams.keys().filter(|sid| self.roster.track(sid).is_some()).cloned().collect();
+        let live: Vec<String> = self
+            .streams
+            .keys()
+            .filter(|sid| self.roster.track(sid).is_some())
+            .cloned()
+            .collect();
         self.streams.retain(|sid, s| {
             let keep = live.contains(sid);
             if !keep {

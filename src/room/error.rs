@@ -34,7 +34,10 @@ impl RoomError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            RoomError::Unreachable { .. } | RoomError::Signal(_) | RoomError::WebRtc(_) | RoomError::Timeout(_)
+            RoomError::Unreachable { .. }
+                | RoomError::Signal(_)
+                | RoomError::WebRtc(_)
+                | RoomError::Timeout(_)
         )
     }
 }

@@ -75,38 +75,91 @@ pub enum RoomEvent {
         text: String,
     },
     /// The signalling connection dropped; media may pause while we rejoin.
-    Reconnecting { reason: String },
+    Reconnecting {
+        reason: String,
+    },
     /// Back in the room; published tracks are live again and remote streams continue.
     Reconnected,
     /// We are out of the room for good.
-    Disconnected { reason: String },
+    Disconnected {
+        reason: String,
+    },
 }
 
 impl std::fmt::Debug for RoomEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             RoomEvent::ParticipantConnected(p) => write!(f, "ParticipantConnected({})", p.identity),
-            RoomEvent::ParticipantDisconnected(p) => write!(f, "ParticipantDisconnected({})", p.identity),
-            RoomEvent::AttributesChanged { participant, changed } => {
-                write!(f, "AttributesChanged({}, {changed:?})", participant.identity)
+            RoomEvent::ParticipantDisconnected(p) => {
+                write!(f, "ParticipantDisconnected({})", p.identity)
+            }
+            RoomEvent::AttributesChanged {
+                participant,
+                changed,
+            } => {
+                write!(
+                    f,
+                    "AttributesChanged({}, {changed:?})",
+                    participant.identity
+                )
             }
             RoomEvent::TrackPublished { participant, track } => {
-                write!(f, "TrackPublished({}, {} {:?} {})", participant.identity, track.sid, track.kind, track.mime_type)
+                write!(
+                    f,
+                    "TrackPublished({}, {} {:?} {})",
+                    participant.identity, track.sid, track.kind, track.mime_type
+                )
             }
             RoomEvent::TrackUnpublished { participant, track } => {
-                write!(f, "TrackUnpublished({}, {})", participant.identity, track.sid)
+                write!(
+                    f,
+                    "TrackUnpublished({}, {})",
+                    participant.identity, track.sid
+                )
             }
-            RoomEvent::AudioTrackSubscribed { participant, track_sid, .. } => {
-                write!(f, "AudioTrackSubscribed({}, {track_sid})", participant.identity)
+            RoomEvent::AudioTrackSubscribed {
+                participant,
+                track_sid,
+                ..
+            } => {
+                write!(
+                    f,
+                    "AudioTrackSubscribed({}, {track_sid})",
+                    participant.identity
+                )
             }
-            RoomEvent::TrackIgnored { participant_identity, track_sid, reason } => {
-                write!(f, "TrackIgnored({participant_identity}, {track_sid}: {reason})")
+            RoomEvent::TrackIgnored {
+                participant_identity,
+                track_sid,
+                reason,
+            } => {
+                write!(
+                    f,
+                    "TrackIgnored({participant_identity}, {track_sid}: {reason})"
+                )
             }
-            RoomEvent::DataReceived { participant_identity, topic, payload } => {
-                write!(f, "DataReceived({participant_identity}, {topic:?}, {} bytes)", payload.len())
+            RoomEvent::DataReceived {
+                participant_identity,
+                topic,
+                payload,
+            } => {
+                write!(
+                    f,
+                    "DataReceived({participant_identity}, {topic:?}, {} bytes)",
+                    payload.len()
+                )
             }
-            RoomEvent::TextReceived { participant_identity, topic, text, .. } => {
-                write!(f, "TextReceived({participant_identity}, {topic}, {} chars)", text.len())
+            RoomEvent::TextReceived {
+                participant_identity,
+                topic,
+                text,
+                ..
+            } => {
+                write!(
+                    f,
+                    "TextReceived({participant_identity}, {topic}, {} chars)",
+                    text.len()
+                )
             }
             RoomEvent::Reconnecting { reason } => write!(f, "Reconnecting({reason})"),
             RoomEvent::Reconnected => write!(f, "Reconnected"),

@@ -78,7 +78,10 @@ impl Room {
         &self.name
     }
 
-    async fn call<T>(&self, make: impl FnOnce(oneshot::Sender<Result<T, RoomError>>) -> Command) -> Result<T, RoomError> {
+    async fn call<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, RoomError>>) -> Command,
+    ) -> Result<T, RoomError> {
         let (tx, rx) = oneshot::channel();
         self.cmd
             .send(make(tx))
@@ -94,13 +97,19 @@ impl Room {
     /// Publish one microphone-source audio track (Opus, no RED). Resolves once negotiated.
     pub async fn publish_audio(&self, name: &str) -> Result<LocalAudioTrack, RoomError> {
         let name = name.to_string();
-        let slot = self.call(|reply| Command::PublishAudio { name, reply }).await?;
+        let slot = self
+            .call(|reply| Command::PublishAudio { name, reply })
+            .await?;
         LocalAudioTrack::new(slot)
     }
 
     /// Merge `attributes` into ours (an empty value deletes a key).
-    pub async fn set_attributes(&self, attributes: HashMap<String, String>) -> Result<(), RoomError> {
-        self.call(|reply| Command::SetAttributes { attributes, reply }).await
+    pub async fn set_attributes(
+        &self,
+        attributes: HashMap<String, String>,
+    ) -> Result<(), RoomError> {
+        self.call(|reply| Command::SetAttributes { attributes, reply })
+            .await
     }
 
     /// Send a user data packet; `destinations` empty = everyone.
@@ -111,8 +120,18 @@ impl Room {
         reliable: bool,
         destinations: &[String],
     ) -> Result<(), RoomError> {
-        let packets = vec![data::user_packet(&self.identity, topic, payload, destinations)];
-        self.call(|reply| Command::SendData { packets, reliable, reply }).await
+        let packets = vec![data::user_packet(
+            &self.identity,
+            topic,
+            payload,
+            destinations,
+        )];
+        self.call(|reply| Command::SendData {
+            packets,
+            reliable,
+            reply,
+        })
+        .await
     }
 
     /// Send a complete text stream on `topic` (LiveKit data streams); returns its stream id.
@@ -123,7 +142,8 @@ impl Room {
         attributes: &HashMap<String, String>,
     ) -> Result<String, RoomError> {
         let stream_id = data::random_id("ST_");
-        let packets = data::text_stream_packets(&self.identity, &stream_id, topic, text, attributes);
+        let packets =
+            data::text_stream_packets(&self.identity, &stream_id, topic, text, attributes);
         self.call(|reply| Command::SendData {
             packets,
             reliable: true,

@@ -51,8 +51,12 @@ impl RoomOptions {
 
     /// Delay before retry number `attempt` (1-based): initial, doubling, capped.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
-        self.backoff_initial.saturating_mul(factor).min(self.backoff_max)
+        let factor = 1u32
+            .checked_shl(attempt.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.backoff_initial
+            .saturating_mul(factor)
+            .min(self.backoff_max)
     }
 
     /// The UDP address media sockets bind to for a server at `url`.
@@ -69,7 +73,11 @@ impl RoomOptions {
             .unwrap_or("");
         let host = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
         let loopback = host == "localhost"
-            || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false);
+            || host
+                .trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .map(|ip| ip.is_loopback())
+                .unwrap_or(false);
         if loopback { "127.0.0.1:0" } else { "0.0.0.0:0" }.to_string()
     }
 }

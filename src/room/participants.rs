@@ -157,7 +157,13 @@ impl Roster {
 mod tests {
     use super::*;
 
-    fn info(sid: &str, identity: &str, version: u32, tracks: &[(&str, proto::TrackType)], attrs: &[(&str, &str)]) -> proto::ParticipantInfo {
+    fn info(
+        sid: &str,
+        identity: &str,
+        version: u32,
+        tracks: &[(&str, proto::TrackType)],
+        attrs: &[(&str, &str)],
+    ) -> proto::ParticipantInfo {
         proto::ParticipantInfo {
             sid: sid.into(),
             identity: identity.into(),
@@ -172,7 +178,10 @@ mod tests {
                     ..Default::default()
                 })
                 .collect(),
-            attributes: attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            attributes: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             ..Default::default()
         }
     }
@@ -182,13 +191,28 @@ mod tests {
         let mut r = Roster::default();
         let c = r.apply(&info("PA_1", "cand", 1, &[], &[]), "agent");
         assert!(matches!(&c[..], [Change::Joined(p)] if p.identity == "cand"));
-        let c = r.apply(&info("PA_1", "cand", 2, &[("TR_1", proto::TrackType::Audio)], &[("a", "1")]), "agent");
+        let c = r.apply(
+            &info(
+                "PA_1",
+                "cand",
+                2,
+                &[("TR_1", proto::TrackType::Audio)],
+                &[("a", "1")],
+            ),
+            "agent",
+        );
         assert_eq!(c.len(), 2);
-        assert!(matches!(&c[0], Change::Published(_, t) if t.sid == "TR_1" && t.kind == TrackKind::Audio));
-        assert!(matches!(&c[1], Change::Attributes(_, m) if m.get("a").map(String::as_str) == Some("1")));
+        assert!(
+            matches!(&c[0], Change::Published(_, t) if t.sid == "TR_1" && t.kind == TrackKind::Audio)
+        );
+        assert!(
+            matches!(&c[1], Change::Attributes(_, m) if m.get("a").map(String::as_str) == Some("1"))
+        );
         assert_eq!(r.owner_of("TR_1").map(|p| p.identity), Some("cand".into()));
         // stale update is ignored
-        assert!(r.apply(&info("PA_1", "cand", 1, &[], &[]), "agent").is_empty());
+        assert!(r
+            .apply(&info("PA_1", "cand", 1, &[], &[]), "agent")
+            .is_empty());
         let c = r.apply(&info("PA_1", "cand", 3, &[], &[("a", "1")]), "agent");
         assert!(matches!(&c[..], [Change::Unpublished(_, t)] if t.sid == "TR_1"));
         let mut gone = info("PA_1", "cand", 4, &[], &[]);
@@ -200,7 +224,9 @@ mod tests {
     #[test]
     fn our_own_identity_is_not_a_remote_participant() {
         let mut r = Roster::default();
-        assert!(r.apply(&info("PA_9", "agent", 1, &[], &[]), "agent").is_empty());
+        assert!(r
+            .apply(&info("PA_9", "agent", 1, &[], &[]), "agent")
+            .is_empty());
     }
 
     #[test]

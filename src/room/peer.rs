@@ -11,8 +11,9 @@ use tokio::sync::mpsc;
 use webrtc::data_channel::{DataChannel, RTCDataChannelInit};
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
-    register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
-    RTCConfigurationBuilder, RTCPeerConnectionIceEvent, RTCPeerConnectionState, Registry, SettingEngineBuilder,
+    register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
+    PeerConnectionEventHandler, RTCConfigurationBuilder, RTCPeerConnectionIceEvent,
+    RTCPeerConnectionState, Registry, SettingEngineBuilder,
 };
 
 use super::error::RoomError;
@@ -94,7 +95,12 @@ impl PeerConnectionEventHandler for Handler {
 pub type Pc = Arc<dyn PeerConnection>;
 
 /// Build one peer connection bound to `bind` (UDP).
-pub async fn build(target: Target, generation: u64, bind: &str, tx: mpsc::Sender<Tagged>) -> Result<Pc, RoomError> {
+pub async fn build(
+    target: Target,
+    generation: u64,
+    bind: &str,
+    tx: mpsc::Sender<Tagged>,
+) -> Result<Pc, RoomError> {
     let mut media = MediaEngine::default();
     // Opus only: answering an offer of opus+red+PCMU with opus makes LiveKit strip RED for us,
     // and video m-lines are rejected (we never decode video).
@@ -106,12 +112,17 @@ pub async fn build(target: Target, generation: u64, bind: &str, tx: mpsc::Sender
         RtpCodecKind::Audio,
     )?;
     let registry = register_default_interceptors(Registry::new(), &mut media)?;
-    let mut settings = SettingEngineBuilder::new().with_include_loopback_candidate(bind.starts_with("127."));
+    let mut settings =
+        SettingEngineBuilder::new().with_include_loopback_candidate(bind.starts_with("127."));
     if target == Target::Subscriber {
         // As DTLS server the handshake finishes right after ICE (no extra client round trip).
         settings = settings.with_answering_dtls_role(RTCDtlsRole::Server);
     }
-    let handler = Arc::new(Handler { generation, target, tx });
+    let handler = Arc::new(Handler {
+        generation,
+        target,
+        tx,
+    });
     let pc = PeerConnectionBuilder::new()
         .with_configuration(RTCConfigurationBuilder::new().build())
         .with_media_engine(media)
@@ -125,7 +136,9 @@ pub async fn build(target: Target, generation: u64, bind: &str, tx: mpsc::Sender
 }
 
 /// Create the publisher's `_reliable` and `_lossy` data channels, as LiveKit clients do.
-pub async fn create_data_channels(pc: &Pc) -> Result<(Arc<dyn DataChannel>, Arc<dyn DataChannel>), RoomError> {
+pub async fn create_data_channels(
+    pc: &Pc,
+) -> Result<(Arc<dyn DataChannel>, Arc<dyn DataChannel>), RoomError> {
     let reliable = pc
         .create_data_channel(
             "_reliable",
@@ -178,7 +191,10 @@ mod tests {
 
     #[test]
     fn first_mid_is_found() {
-        assert_eq!(first_mid("v=0\r\nm=application 9\r\na=mid:0\r\na=mid:1\r\n"), Some("0".into()));
+        assert_eq!(
+            first_mid("v=0\r\nm=application 9\r\na=mid:0\r\na=mid:1\r\n"),
+            Some("0".into())
+        );
         assert_eq!(first_mid("v=0\r\n"), None);
     }
 }

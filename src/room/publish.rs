@@ -76,7 +76,9 @@ impl LocalAudioTrack {
         self.pending.extend_from_slice(&frame.samples);
         while self.pending.len() >= SAMPLES_PER_FRAME_48K {
             let chunk: Vec<i16> = self.pending.drain(..SAMPLES_PER_FRAME_48K).collect();
-            let packet = self.encoder.encode(&AudioFrame::new(chunk, SampleRate::HZ_48000))?;
+            let packet = self
+                .encoder
+                .encode(&AudioFrame::new(chunk, SampleRate::HZ_48000))?;
             self.write_packet(packet).await;
         }
         Ok(())
@@ -93,7 +95,12 @@ impl LocalAudioTrack {
             duration: FRAME_DURATION,
             ..rtc::media::Sample::new(Instant::now())
         };
-        match w.track.sample_writer(w.ssrc, w.payload_type).write_sample(&sample).await {
+        match w
+            .track
+            .sample_writer(w.ssrc, w.payload_type)
+            .write_sample(&sample)
+            .await
+        {
             Ok(()) => self.frames_sent += 1,
             Err(e) => {
                 self.frames_dropped += 1;

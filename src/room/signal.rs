@@ -42,16 +42,22 @@ fn classify(e: &SignalError) -> Result<String, RoomError> {
         SignalError::Client(status, body) if status.as_u16() == 401 || status.as_u16() == 403 => {
             Err(RoomError::Unauthorized(redact(body)))
         }
-        SignalError::Client(status, body) => Err(RoomError::Signal(format!("{status}: {}", redact(body)))),
-        SignalError::TokenFormat | SignalError::UrlParse(_) | SignalError::TransportNotConfigured => {
-            Err(RoomError::Invalid(text))
+        SignalError::Client(status, body) => {
+            Err(RoomError::Signal(format!("{status}: {}", redact(body))))
         }
+        SignalError::TokenFormat
+        | SignalError::UrlParse(_)
+        | SignalError::TransportNotConfigured => Err(RoomError::Invalid(text)),
         _ => Ok(text),
     }
 }
 
 /// Join with up to `opts.connect_attempts` attempts.
-pub(crate) async fn connect(url: &str, token: &str, opts: &RoomOptions) -> Result<Connected, RoomError> {
+pub(crate) async fn connect(
+    url: &str,
+    token: &str,
+    opts: &RoomOptions,
+) -> Result<Connected, RoomError> {
     let mut last = String::new();
     for attempt in 1..=opts.connect_attempts {
         match SignalClient::connect(url, token, signal_options(opts), None).await {

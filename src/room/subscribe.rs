@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
-use crate::audio::{AudioFrame, FrameSender, OpusDecoder, SampleRate, FRAME_DURATION, SAMPLES_PER_FRAME_48K};
+use crate::audio::{
+    AudioFrame, FrameSender, OpusDecoder, SampleRate, FRAME_DURATION, SAMPLES_PER_FRAME_48K,
+};
 
 /// Longest loss (in packets) we fill with concealment; beyond it we just resume.
 const MAX_CONCEALED: u16 = 5;
@@ -60,7 +62,11 @@ impl RtpClock {
 }
 
 /// Read `track` until it ends or nobody listens; returns the packets decoded.
-pub(crate) async fn pump_opus(track: Arc<dyn TrackRemote>, out: FrameSender, track_sid: String) -> u64 {
+pub(crate) async fn pump_opus(
+    track: Arc<dyn TrackRemote>,
+    out: FrameSender,
+    track_sid: String,
+) -> u64 {
     let mut decoder = match OpusDecoder::new() {
         Ok(d) => d,
         Err(e) => {
@@ -80,7 +86,9 @@ pub(crate) async fn pump_opus(track: Arc<dyn TrackRemote>, out: FrameSender, tra
             break;
         }
         let ts = packet.header.timestamp;
-        let Step::Decode { lost, silent } = clock.before(packet.header.sequence_number, ts) else { continue };
+        let Step::Decode { lost, silent } = clock.before(packet.header.sequence_number, ts) else {
+            continue;
+        };
         for _ in 0..lost {
             if let Ok(f) = decoder.conceal() {
                 out.push(f);
@@ -123,7 +131,10 @@ mod tests {
     fn steady_stream_needs_nothing() {
         let mut c = RtpClock::default();
         for i in 0..5u16 {
-            assert_eq!(c.before(100 + i, 5000 + i as u32 * F), Step::Decode { lost: 0, silent: 0 });
+            assert_eq!(
+                c.before(100 + i, 5000 + i as u32 * F),
+                Step::Decode { lost: 0, silent: 0 }
+            );
             c.after(5000 + i as u32 * F, F as usize);
         }
     }
@@ -143,7 +154,13 @@ mod tests {
         c.before(10, 0);
         c.after(0, 960);
         // next packet 400 ms later with the next sequence number (DTX)
-        assert_eq!(c.before(11, 20 * F), Step::Decode { lost: 0, silent: 19 });
+        assert_eq!(
+            c.before(11, 20 * F),
+            Step::Decode {
+                lost: 0,
+                silent: 19
+            }
+        );
     }
 
     #[test]

@@ -54,10 +54,17 @@ pub async fn run_echo(
 ) -> Result<EchoStats, RoomError> {
     let mut voice = room.publish_audio("echo").await?;
     let mut attrs = HashMap::new();
-    attrs.insert("interview-agent.mode".to_string(), if opts.echo { "echo" } else { "tone" }.to_string());
+    attrs.insert(
+        "interview-agent.mode".to_string(),
+        if opts.echo { "echo" } else { "tone" }.to_string(),
+    );
     room.set_attributes(attrs).await?;
-    room.send_text("interview-agent.status", "media diagnostic ready", &HashMap::new())
-        .await?;
+    room.send_text(
+        "interview-agent.status",
+        "media diagnostic ready",
+        &HashMap::new(),
+    )
+    .await?;
 
     let (heard_tx, mut heard_rx) = mpsc::channel::<(String, Instant, AudioFrame)>(256);
     let mut lines: HashMap<String, VecDeque<(Instant, AudioFrame)>> = HashMap::new();
@@ -114,7 +121,11 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
 }
 
 /// Mix, per track, the oldest frame that has waited at least `delay`, plus an optional tone.
-fn mix_due(lines: &mut HashMap<String, VecDeque<(Instant, AudioFrame)>>, delay: Duration, tone: Option<AudioFrame>) -> AudioFrame {
+fn mix_due(
+    lines: &mut HashMap<String, VecDeque<(Instant, AudioFrame)>>,
+    delay: Duration,
+    tone: Option<AudioFrame>,
+) -> AudioFrame {
     let now = Instant::now();
     let mut acc = vec![0i32; SAMPLES_PER_FRAME_48K];
     let mut add = |f: &AudioFrame| {
@@ -123,7 +134,10 @@ fn mix_due(lines: &mut HashMap<String, VecDeque<(Instant, AudioFrame)>>, delay: 
         }
     };
     for line in lines.values_mut() {
-        if line.front().is_some_and(|(at, _)| now.duration_since(*at) >= delay) {
+        if line
+            .front()
+            .is_some_and(|(at, _)| now.duration_since(*at) >= delay)
+        {
             if let Some((_, f)) = line.pop_front() {
                 add(&f);
             }
@@ -132,12 +146,18 @@ fn mix_due(lines: &mut HashMap<String, VecDeque<(Instant, AudioFrame)>>, delay: 
     if let Some(t) = &tone {
         add(t);
     }
-    let samples: Vec<i16> = acc.into_iter().map(|v| v.clamp(i16::MIN as i32, i16::MAX as i32) as i16).collect();
+    let samples: Vec<i16> = acc
+        .into_iter()
+        .map(|v| v.clamp(i16::MIN as i32, i16::MAX as i32) as i16)
+        .collect();
     AudioFrame::new(samples, SampleRate::HZ_48000)
 }
 
 /// Convenience for callers that already hold a published track (tests, tone mode).
-pub async fn play_frames(voice: &mut LocalAudioTrack, frames: impl IntoIterator<Item = AudioFrame>) -> Result<(), RoomError> {
+pub async fn play_frames(
+    voice: &mut LocalAudioTrack,
+    frames: impl IntoIterator<Item = AudioFrame>,
+) -> Result<(), RoomError> {
     let mut ticker = tokio::time::interval(FRAME_DURATION);
     for f in frames {
         ticker.tick().await;
@@ -154,7 +174,10 @@ mod tests {
     async fn frames_play_only_after_the_delay() {
         let mut lines = HashMap::new();
         let f = AudioFrame::new(vec![1000i16; SAMPLES_PER_FRAME_48K], SampleRate::HZ_48000);
-        lines.entry("t".to_string()).or_insert_with(VecDeque::new).push_back((Instant::now(), f));
+        lines
+            .entry("t".to_string())
+            .or_insert_with(VecDeque::new)
+            .push_back((Instant::now(), f));
         let early = mix_due(&mut lines, Duration::from_millis(500), None);
         assert!(early.samples.iter().all(|&s| s == 0));
         tokio::time::advance(Duration::from_millis(500)).await;

@@ -25,7 +25,9 @@ pub struct JobSpec {
 impl JobSpec {
     /// Parse the dispatch metadata. Malformed JSON never fails the job: defaults, plus the
     /// reason for the log.
-    pub fn parse_metadata(raw: &str) -> (serde_json::Map<String, serde_json::Value>, Option<String>) {
+    pub fn parse_metadata(
+        raw: &str,
+    ) -> (serde_json::Map<String, serde_json::Value>, Option<String>) {
         if raw.trim().is_empty() {
             return (Default::default(), None);
         }
@@ -33,9 +35,17 @@ impl JobSpec {
             Ok(serde_json::Value::Object(m)) => (m, None),
             Ok(other) => (
                 Default::default(),
-                Some(format!("job metadata is JSON but not an object ({}); using defaults", kind_of(&other))),
+                Some(format!(
+                    "job metadata is JSON but not an object ({}); using defaults",
+                    kind_of(&other)
+                )),
             ),
-            Err(e) => (Default::default(), Some(format!("job metadata is not valid JSON ({e}); using defaults"))),
+            Err(e) => (
+                Default::default(),
+                Some(format!(
+                    "job metadata is not valid JSON ({e}); using defaults"
+                )),
+            ),
         }
     }
 }

@@ -14,9 +14,15 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::job::{JobSpec, SessionError, SessionRunner};
+use crate::audio::{frame_queue, FrameReceiver, FrameSender};
 use crate::config::Config;
-use crate::pipeline::{Brain, DefaultBrain, PipelineEvent, PipelineOptions, Providers, VoicePipeline};
-use crate::providers::openai::{OpenAiEndpoint, OpenAiLlm, OpenAiLlmOptions, OpenAiStt, OpenAiSttOptions, OpenAiTts, OpenAiTtsOptions};
+use crate::pipeline::{
+    Brain, DefaultBrain, PipelineEvent, PipelineOptions, Providers, VoicePipeline,
+};
+use crate::providers::openai::{
+    OpenAiEndpoint, OpenAiLlm, OpenAiLlmOptions, OpenAiStt, OpenAiSttOptions, OpenAiTts,
+    OpenAiTtsOptions,
+};
 use crate::room::{LocalAudioTrack, Room, RoomEvent, RoomOptions};
 use crate::telemetry::voice_metrics;
 
@@ -43,7 +49,9 @@ fn endpoint(config: &Config, o: &crate::config::EndpointOverride) -> OpenAiEndpo
 impl VoiceRunner {
     /// Providers, pipeline and prompts from the configuration.
     pub fn from_config(config: &Config) -> Result<VoiceRunner, SessionError> {
-        let fail = |e: crate::providers::ProviderError| SessionError::Failed(format!("provider set-up: {e}"));
+        let fail = |e: crate::providers::ProviderError| {
+            SessionError::Failed(format!("provider set-up: {e}"))
+        };
         let language = (!config.stt.language.is_empty()).then(|| config.stt.language.clone());
         let stt = OpenAiStt::new(OpenAiSttOptions {
             endpoint: endpoint(config, &config.stt.endpoint()),
@@ -103,14 +111,19 @@ impl VoiceRunner {
 }
 
 fn attrs(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[async_trait]
 impl SessionRunner for VoiceRunner {
     async fn run(&self, job: JobSpec, cancel: CancellationToken) -> Result<(), SessionError> {
-        let (room, mut events) = Room::connect(&job.url, &job.token, self.room_options.clone()).await?;
-        room.set_attributes(attrs(&[("lk.agent.state", "initializing")])).await?;
+        let (room, mut events) =
+            Room::connect(&job.url, &job.token, self.room_options.clone()).await?;
+        room.set_attributes(attrs(&[("lk.agent.state", "initializing")]))
+            .await?;
         let voice = room.publish_audio("agent-voice").await?;
         let agent_track = voice.sid();
         tracing::info!(job_id = %job.job_id, room = %job.room_name, "voice session started, waiting for the candidate");
@@ -118,7 +131,7 @@ impl SessionRunner for VoiceRunner {
         // The candidate's microphone: the first non-agent audio track.
         let wait = tokio::time::sleep(self.wait_for_candidate);
         tokio::pin!(wait);
-        let (candidate, candidate_track, stream) = loop {
+        let (candidate, mut candidate_track, stream) = loop {
             tokio::select! {
                 _ = cancel.cancelled() => { room.close().await; return Ok(()); }
                 _ = &mut wait => {
@@ -139,11 +152,26 @@ impl SessionRunner for VoiceRunner {
         };
         tracing::info!(%candidate, track = %candidate_track, "candidate audio subscribed");
 
-        let pipeline = VoicePipeline::spawn(self.pipeline.clone(), self.providers.clone(), self.brain.clone(), stream)
-            .map_err(|e| SessionError::Failed(format!("voice pipeline: {e}")))?;
-        let VoicePipeline { handle, audio_out, events: mut pipe_events, task } = pipeline;
+        // The pipeline reads one queue for the whole session; each of the candidate's tracks
+        // (a rejoin brings a new one) is forwarded into it, so a rejoin continues the interview.
+        let (input_tx, input_rx) = frame_queue(self.room_options.audio_queue_frames);
+        let mut forwarder = tokio::spawn(forward(stream, input_tx.clone()));
+        let pipeline = VoicePipeline::spawn(
+            self.pipeline.clone(),
+            self.providers.clone(),
+            self.brain.clone(),
+            input_rx,
+        )
+        .map_err(|e| SessionError::Failed(format!("voice pipeline: {e}")))?;
+        let VoicePipeline {
+            handle,
+            audio_out,
+            events: mut pipe_events,
+            task,
+        } = pipeline;
         let player = tokio::spawn(play(audio_out, voice));
-        room.set_attributes(attrs(&[("lk.agent.state", "listening")])).await?;
+        room.set_attributes(attrs(&[("lk.agent.state", "listening")]))
+            .await?;
         if !self.greeting.is_empty() {
             let _ = handle.say(self.greeting.clone(), true).await;
         }
@@ -170,12 +198,21 @@ impl SessionRunner for VoiceRunner {
                     Some(RoomEvent::ParticipantConnected(p)) if p.identity == candidate => {
                         empty_since = None;
                     }
+                    Some(RoomEvent::AudioTrackSubscribed { participant, track_sid, stream }) if participant.identity == candidate => {
+                        tracing::info!(%candidate, track = %track_sid, "candidate audio resumed");
+                        forwarder.abort();
+                        forwarder = tokio::spawn(forward(stream, input_tx.clone()));
+                        candidate_track = track_sid;
+                        empty_since = None;
+                    }
                     Some(RoomEvent::Disconnected { reason }) => break Err(SessionError::Failed(format!("room closed: {reason}"))),
                     None => break Err(SessionError::Failed("room closed".into())),
                     Some(_) => {}
                 },
             }
         };
+        forwarder.abort();
+        input_tx.close();
         handle.shutdown().await;
         let conversation = tokio::time::timeout(Duration::from_secs(5), task).await;
         player.abort();
@@ -184,6 +221,15 @@ impl SessionRunner for VoiceRunner {
         }
         room.close().await;
         outcome
+    }
+}
+
+/// Candidate frames from one room track into the session's pipeline input.
+async fn forward(mut stream: FrameReceiver, into: FrameSender) {
+    while let Some(frame) = stream.recv().await {
+        if !into.push(frame) {
+            break;
+        }
     }
 }
 
@@ -198,14 +244,30 @@ async fn play(mut audio: mpsc::Receiver<crate::audio::AudioFrame>, mut voice: Lo
 
 impl VoiceRunner {
     /// Reflect one pipeline event in the room and the metrics.
-    async fn mirror(&self, room: &Room, ev: PipelineEvent, candidate_track: &str, agent_track: &str) {
+    async fn mirror(
+        &self,
+        room: &Room,
+        ev: PipelineEvent,
+        candidate_track: &str,
+        agent_track: &str,
+    ) {
         let res = match ev {
-            PipelineEvent::StateChanged(s) => room.set_attributes(attrs(&[("lk.agent.state", s.as_str())])).await,
-            PipelineEvent::UserTranscript { segment_id, text, .. } => {
+            PipelineEvent::StateChanged(s) => {
+                room.set_attributes(attrs(&[("lk.agent.state", s.as_str())]))
+                    .await
+            }
+            PipelineEvent::UserTranscript {
+                segment_id, text, ..
+            } => {
                 tracing::info!(%text, "candidate said");
                 send_transcript(room, &segment_id, candidate_track, &text, true).await
             }
-            PipelineEvent::AgentTranscript { segment_id, text, is_final, .. } => {
+            PipelineEvent::AgentTranscript {
+                segment_id,
+                text,
+                is_final,
+                ..
+            } => {
                 if is_final {
                     tracing::info!(%text, "agent said");
                 }
@@ -239,7 +301,9 @@ impl VoiceRunner {
                 );
                 Ok(())
             }
-            PipelineEvent::UserSpeechStarted { .. } | PipelineEvent::UserSpeechEnded { .. } => Ok(()),
+            PipelineEvent::UserSpeechStarted { .. } | PipelineEvent::UserSpeechEnded { .. } => {
+                Ok(())
+            }
         };
         if let Err(e) = res {
             tracing::warn!("could not update the room: {e}");
@@ -247,11 +311,22 @@ impl VoiceRunner {
     }
 }
 
-async fn send_transcript(room: &Room, segment: &str, track: &str, text: &str, is_final: bool) -> Result<(), crate::room::RoomError> {
+async fn send_transcript(
+    room: &Room,
+    segment: &str,
+    track: &str,
+    text: &str,
+    is_final: bool,
+) -> Result<(), crate::room::RoomError> {
     let a = attrs(&[
         ("lk.segment_id", segment),
         ("lk.transcribed_track_id", track),
-        ("lk.transcription_final", if is_final { "true" } else { "false" }),
+        (
+            "lk.transcription_final",
+            if is_final { "true" } else { "false" },
+        ),
     ]);
-    room.send_text("lk.transcription", text, &a).await.map(|_| ())
+    room.send_text("lk.transcription", text, &a)
+        .await
+        .map(|_| ())
 }

@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Upper bounds (seconds) shared by every latency histogram.
-const BUCKETS: [f64; 12] = [0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0];
+const BUCKETS: [f64; 12] = [
+    0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0,
+];
 
 pub struct Histogram {
     name: &'static str,
@@ -34,7 +36,8 @@ impl Histogram {
             }
         }
         self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_micros.fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
     }
 
     pub fn count(&self) -> u64 {
@@ -42,14 +45,24 @@ impl Histogram {
     }
 
     pub fn render(&self, out: &mut String) {
-        out.push_str(&format!("# HELP {} {}\n# TYPE {} histogram\n", self.name, self.help, self.name));
+        out.push_str(&format!(
+            "# HELP {} {}\n# TYPE {} histogram\n",
+            self.name, self.help, self.name
+        ));
         for (i, b) in BUCKETS.iter().enumerate() {
-            out.push_str(&format!("{}_bucket{{le=\"{b}\"}} {}\n", self.name, self.counts[i].load(Ordering::Relaxed)));
+            out.push_str(&format!(
+                "{}_bucket{{le=\"{b}\"}} {}\n",
+                self.name,
+                self.counts[i].load(Ordering::Relaxed)
+            ));
         }
         let n = self.count();
         out.push_str(&format!("{}_bucket{{le=\"+Inf\"}} {n}\n", self.name));
         let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        out.push_str(&format!("{}_sum {sum:.6}\n{}_count {n}\n", self.name, self.name));
+        out.push_str(&format!(
+            "{}_sum {sum:.6}\n{}_count {n}\n",
+            self.name, self.name
+        ));
     }
 }
 
@@ -67,9 +80,18 @@ static VOICE: VoiceMetrics = VoiceMetrics {
         "interview_agent_end_of_utterance_delay_seconds",
         "Candidate stops speaking -> end of turn decided.",
     ),
-    stt: Histogram::new("interview_agent_stt_duration_seconds", "Speech-to-text request duration."),
-    llm_ttft: Histogram::new("interview_agent_llm_ttft_seconds", "LLM request -> first token."),
-    tts_ttfb: Histogram::new("interview_agent_tts_ttfb_seconds", "TTS request -> first audio."),
+    stt: Histogram::new(
+        "interview_agent_stt_duration_seconds",
+        "Speech-to-text request duration.",
+    ),
+    llm_ttft: Histogram::new(
+        "interview_agent_llm_ttft_seconds",
+        "LLM request -> first token.",
+    ),
+    tts_ttfb: Histogram::new(
+        "interview_agent_tts_ttfb_seconds",
+        "TTS request -> first audio.",
+    ),
     e2e: Histogram::new(
         "interview_agent_e2e_latency_seconds",
         "Candidate stops speaking -> first agent audio frame sent.",
@@ -83,7 +105,13 @@ pub fn voice_metrics() -> &'static VoiceMetrics {
 impl VoiceMetrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
-        for h in [&self.end_of_utterance, &self.stt, &self.llm_ttft, &self.tts_ttfb, &self.e2e] {
+        for h in [
+            &self.end_of_utterance,
+            &self.stt,
+            &self.llm_ttft,
+            &self.tts_ttfb,
+            &self.e2e,
+        ] {
             h.render(&mut out);
         }
         out

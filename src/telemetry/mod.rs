@@ -36,9 +36,18 @@ pub fn init(level: &str, format: LogFormat) {
 /// (unknown DTLS extensions, writes before SRTP is keyed) at warn/error: only its errors
 /// that matter surface through our own logs, so it is kept quiet unless RUST_LOG asks.
 fn default_filter(level: &str) -> String {
-    let quiet = ["rtc", "rtc_ice", "rtc_dtls", "rtc_sctp", "rtc_srtp", "rtc_interceptor", "rtc_datachannel", "webrtc"]
-        .map(|c| format!(",{c}=off"))
-        .concat();
+    let quiet = [
+        "rtc",
+        "rtc_ice",
+        "rtc_dtls",
+        "rtc_sctp",
+        "rtc_srtp",
+        "rtc_interceptor",
+        "rtc_datachannel",
+        "webrtc",
+    ]
+    .map(|c| format!(",{c}=off"))
+    .concat();
     format!("warn,interview_agent={level}{quiet}")
 }
 
@@ -71,8 +80,12 @@ mod tests {
 
     #[test]
     fn redacts_jwts_and_keeps_other_text() {
-        let s = "401 unauthorized: invalid token: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.abc-_d, retry";
-        assert_eq!(redact(s), "401 unauthorized: invalid token: <redacted-token>, retry");
+        let s =
+            "401 unauthorized: invalid token: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.abc-_d, retry";
+        assert_eq!(
+            redact(s),
+            "401 unauthorized: invalid token: <redacted-token>, retry"
+        );
         assert_eq!(redact("eyJ alone"), "eyJ alone");
         assert_eq!(redact("no token"), "no token");
     }

@@ -44,7 +44,12 @@ fn worker_token(api_key: &str, api_secret: &Secret) -> Result<String, WorkerErro
 }
 
 /// Open the WebSocket. A 401/403 is [`WorkerError::Unauthorized`]; anything else is retryable.
-pub async fn open(url: &str, api_key: &str, api_secret: &Secret, timeout: Duration) -> Result<Ws, WorkerError> {
+pub async fn open(
+    url: &str,
+    api_key: &str,
+    api_secret: &Secret,
+    timeout: Duration,
+) -> Result<Ws, WorkerError> {
     let target = agent_url(url);
     let mut req = target
         .as_str()
@@ -66,7 +71,11 @@ pub async fn open(url: &str, api_key: &str, api_secret: &Secret, timeout: Durati
                 .as_ref()
                 .map(|b| redact(&String::from_utf8_lossy(b)))
                 .unwrap_or_default();
-            Err(WorkerError::Unauthorized(format!("{} {}", resp.status(), body.trim())))
+            Err(WorkerError::Unauthorized(format!(
+                "{} {}",
+                resp.status(),
+                body.trim()
+            )))
         }
         Ok(Err(e)) => Err(WorkerError::Connect {
             url: target,
@@ -90,7 +99,10 @@ pub fn decode(bytes: &[u8]) -> Result<Option<proto::server_message::Message>, Wo
 }
 
 /// Send `register` and wait for the server's `register` answer, which must come first.
-pub async fn register(ws: &mut Ws, req: proto::RegisterWorkerRequest) -> Result<proto::RegisterWorkerResponse, WorkerError> {
+pub async fn register(
+    ws: &mut Ws,
+    req: proto::RegisterWorkerRequest,
+) -> Result<proto::RegisterWorkerResponse, WorkerError> {
     ws.send(encode(proto::worker_message::Message::Register(req)))
         .await
         .map_err(|e| WorkerError::Protocol(format!("cannot send register: {e}")))?;
@@ -99,11 +111,17 @@ pub async fn register(ws: &mut Ws, req: proto::RegisterWorkerRequest) -> Result<
             match ws.next().await {
                 Some(Ok(Message::Binary(b))) => return decode(&b),
                 Some(Ok(Message::Close(f))) => {
-                    return Err(WorkerError::Protocol(format!("server closed the connection: {f:?}")))
+                    return Err(WorkerError::Protocol(format!(
+                        "server closed the connection: {f:?}"
+                    )))
                 }
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(WorkerError::Protocol(e.to_string())),
-                None => return Err(WorkerError::Protocol("connection closed before register".into())),
+                None => {
+                    return Err(WorkerError::Protocol(
+                        "connection closed before register".into(),
+                    ))
+                }
             }
         }
     })
@@ -127,9 +145,18 @@ mod tests {
 
     #[test]
     fn agent_url_from_any_scheme() {
-        assert_eq!(agent_url("ws://localhost:7880"), "ws://localhost:7880/agent");
-        assert_eq!(agent_url("http://localhost:7880/"), "ws://localhost:7880/agent");
-        assert_eq!(agent_url("https://lk.example.com/base"), "wss://lk.example.com/base/agent");
+        assert_eq!(
+            agent_url("ws://localhost:7880"),
+            "ws://localhost:7880/agent"
+        );
+        assert_eq!(
+            agent_url("http://localhost:7880/"),
+            "ws://localhost:7880/agent"
+        );
+        assert_eq!(
+            agent_url("https://lk.example.com/base"),
+            "wss://lk.example.com/base/agent"
+        );
     }
 
     #[test]

@@ -14,7 +14,11 @@ use super::state::WorkerState;
 use super::WORKER_PROTOCOL_VERSION;
 
 /// Bind and serve until `stop`; returns the bound address (port 0 = random).
-pub async fn serve(addr: SocketAddr, state: Arc<WorkerState>, stop: CancellationToken) -> std::io::Result<SocketAddr> {
+pub async fn serve(
+    addr: SocketAddr,
+    state: Arc<WorkerState>,
+    stop: CancellationToken,
+) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     tokio::spawn(async move {
@@ -60,14 +64,22 @@ async fn handle(mut stream: TcpStream, state: &WorkerState) -> std::io::Result<(
 
 fn route(method: &str, path: &str, state: &WorkerState) -> (&'static str, &'static str, String) {
     if method != "GET" && method != "HEAD" {
-        return ("405 Method Not Allowed", "text/plain", "method not allowed\n".into());
+        return (
+            "405 Method Not Allowed",
+            "text/plain",
+            "method not allowed\n".into(),
+        );
     }
     match path {
         "/" => {
             if state.is_registered() {
                 ("200 OK", "text/plain", "OK\n".into())
             } else {
-                ("503 Service Unavailable", "text/plain", "worker is not registered with the LiveKit server\n".into())
+                (
+                    "503 Service Unavailable",
+                    "text/plain",
+                    "worker is not registered with the LiveKit server\n".into(),
+                )
             }
         }
         "/worker" => {
@@ -89,7 +101,9 @@ fn route(method: &str, path: &str, state: &WorkerState) -> (&'static str, &'stat
         "/metrics" => (
             "200 OK",
             "text/plain; version=0.0.4",
-            state.metrics.render(state.job_count(), state.load(), state.is_registered())
+            state
+                .metrics
+                .render(state.job_count(), state.load(), state.is_registered())
                 + &crate::telemetry::voice_metrics().render(),
         ),
         _ => ("404 Not Found", "text/plain", "not found\n".into()),
@@ -112,7 +126,9 @@ mod tests {
         assert_eq!(v["agent_name"], "interviewer");
         assert_eq!(v["worker_id"], "AW_1");
         assert_eq!(v["status"], "available");
-        assert!(route("GET", "/metrics", &s).2.contains("interview_agent_active_jobs 0"));
+        assert!(route("GET", "/metrics", &s)
+            .2
+            .contains("interview_agent_active_jobs 0"));
         assert_eq!(route("GET", "/nope", &s).0, "404 Not Found");
         assert_eq!(route("POST", "/", &s).0, "405 Method Not Allowed");
     }

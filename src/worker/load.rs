@@ -13,7 +13,9 @@ pub fn process_cpu_time() -> Duration {
     if rc != 0 {
         return Duration::ZERO;
     }
-    let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
@@ -40,7 +42,9 @@ pub struct CpuSampler {
 
 impl CpuSampler {
     pub fn new(window: usize) -> Self {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1) as f64;
         CpuSampler {
             cores,
             last: None,
@@ -54,7 +58,8 @@ impl CpuSampler {
         if let Some((t0, c0)) = self.last {
             let wall = now.saturating_duration_since(t0).as_secs_f64();
             if wall > 0.0 {
-                let share = (cpu.saturating_sub(c0).as_secs_f64() / (wall * self.cores)).clamp(0.0, 1.0);
+                let share =
+                    (cpu.saturating_sub(c0).as_secs_f64() / (wall * self.cores)).clamp(0.0, 1.0);
                 if self.samples.len() == self.window {
                     self.samples.pop_front();
                 }
@@ -76,7 +81,11 @@ impl CpuSampler {
 
 /// The load figure we report: the larger of CPU share and job occupancy.
 pub fn load_figure(cpu_share: f64, jobs: usize, max_jobs: usize) -> f32 {
-    let occupancy = if max_jobs == 0 { 0.0 } else { jobs as f64 / max_jobs as f64 };
+    let occupancy = if max_jobs == 0 {
+        0.0
+    } else {
+        jobs as f64 / max_jobs as f64
+    };
     cpu_share.max(occupancy).clamp(0.0, 1.0) as f32
 }
 
@@ -96,7 +105,10 @@ mod tests {
         let b = s.sample(t0 + Duration::from_secs(2), Duration::from_millis(2500));
         assert!((b - (0.25 + 1.0) / 2.0).abs() < 1e-9, "{b}");
         let c = s.sample(t0 + Duration::from_secs(3), Duration::from_millis(2500));
-        assert!((c - 0.5).abs() < 1e-9, "window of 2 dropped the first sample: {c}");
+        assert!(
+            (c - 0.5).abs() < 1e-9,
+            "window of 2 dropped the first sample: {c}"
+        );
     }
 
     #[test]

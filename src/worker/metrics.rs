@@ -21,16 +21,58 @@ impl Metrics {
         let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut out = String::new();
         let mut metric = |name: &str, kind: &str, help: &str, value: String| {
-            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+            ));
         };
-        metric("interview_agent_jobs_started_total", "counter", "Jobs accepted and started.", g(&self.jobs_started).to_string());
-        metric("interview_agent_jobs_finished_total", "counter", "Jobs that ended successfully.", g(&self.jobs_succeeded).to_string());
-        metric("interview_agent_jobs_failed_total", "counter", "Jobs that failed or panicked.", g(&self.jobs_failed).to_string());
-        metric("interview_agent_jobs_refused_total", "counter", "Availability requests answered unavailable.", g(&self.jobs_refused).to_string());
-        metric("interview_agent_active_jobs", "gauge", "Jobs running now.", active_jobs.to_string());
-        metric("interview_agent_worker_reconnects_total", "counter", "Reconnections to the agent endpoint.", g(&self.reconnects).to_string());
-        metric("interview_agent_worker_load", "gauge", "Load figure reported to the server (0..1).", format!("{load:.3}"));
-        metric("interview_agent_worker_registered", "gauge", "1 when registered with the server.", (registered as u8).to_string());
+        metric(
+            "interview_agent_jobs_started_total",
+            "counter",
+            "Jobs accepted and started.",
+            g(&self.jobs_started).to_string(),
+        );
+        metric(
+            "interview_agent_jobs_finished_total",
+            "counter",
+            "Jobs that ended successfully.",
+            g(&self.jobs_succeeded).to_string(),
+        );
+        metric(
+            "interview_agent_jobs_failed_total",
+            "counter",
+            "Jobs that failed or panicked.",
+            g(&self.jobs_failed).to_string(),
+        );
+        metric(
+            "interview_agent_jobs_refused_total",
+            "counter",
+            "Availability requests answered unavailable.",
+            g(&self.jobs_refused).to_string(),
+        );
+        metric(
+            "interview_agent_active_jobs",
+            "gauge",
+            "Jobs running now.",
+            active_jobs.to_string(),
+        );
+        metric(
+            "interview_agent_worker_reconnects_total",
+            "counter",
+            "Reconnections to the agent endpoint.",
+            g(&self.reconnects).to_string(),
+        );
+        metric(
+            "interview_agent_worker_load",
+            "gauge",
+            "Load figure reported to the server (0..1).",
+            format!("{load:.3}"),
+        );
+        metric(
+            "interview_agent_worker_registered",
+            "gauge",
+            "1 when registered with the server.",
+            (registered as u8).to_string(),
+        );
         out
     }
 }

@@ -87,8 +87,12 @@ impl Default for WorkerOptions {
 
 impl WorkerOptions {
     fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
-        self.reconnect_initial.saturating_mul(factor).min(self.reconnect_max)
+        let factor = 1u32
+            .checked_shl(attempt.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.reconnect_initial
+            .saturating_mul(factor)
+            .min(self.reconnect_max)
     }
 }
 
@@ -126,7 +130,9 @@ pub async fn run(
     on_ready: impl FnOnce(WorkerHandle),
 ) -> Result<(), WorkerError> {
     if opts.url.trim().is_empty() || opts.api_key.is_empty() || opts.api_secret.is_empty() {
-        return Err(WorkerError::Invalid("url, api key and api secret are required".into()));
+        return Err(WorkerError::Invalid(
+            "url, api key and api secret are required".into(),
+        ));
     }
     let state = Arc::new(WorkerState::new(
         opts.agent_name.clone(),
@@ -140,7 +146,12 @@ pub async fn run(
         .map_err(WorkerError::Health)?;
     tracing::info!(%health_addr, agent_name = %opts.agent_name, "worker health endpoint listening");
     on_ready(WorkerHandle { health_addr });
-    spawn_load_sampler(state.clone(), opts.load_sample_interval, opts.max_jobs, stop.clone());
+    spawn_load_sampler(
+        state.clone(),
+        opts.load_sample_interval,
+        opts.max_jobs,
+        stop.clone(),
+    );
 
     let (out_tx, out_rx) = mpsc::channel(256);
     let mut worker = Worker {
@@ -158,7 +169,12 @@ pub async fn run(
     result
 }
 
-fn spawn_load_sampler(state: Arc<WorkerState>, every: Duration, max_jobs: usize, stop: CancellationToken) {
+fn spawn_load_sampler(
+    state: Arc<WorkerState>,
+    every: Duration,
+    max_jobs: usize,
+    stop: CancellationToken,
+) {
     tokio::spawn(async move {
         let mut sampler = load::CpuSampler::new(5);
         let mut tick = tokio::time::interval(every);
@@ -197,7 +213,11 @@ impl Worker {
                 Err(WorkerError::Invalid(m)) => return Err(WorkerError::Invalid(m)),
                 Err(e) => {
                     attempt += 1;
-                    if self.opts.max_reconnect_attempts.is_some_and(|max| attempt >= max) {
+                    if self
+                        .opts
+                        .max_reconnect_attempts
+                        .is_some_and(|max| attempt >= max)
+                    {
                         return Err(e);
                     }
                     let delay = self.opts.backoff(attempt);
@@ -221,7 +241,13 @@ impl Worker {
     }
 
     async fn connect(&mut self) -> Result<Ws, WorkerError> {
-        let mut ws = connection::open(&self.opts.url, &self.opts.api_key, &self.opts.api_secret, self.opts.connect_timeout).await?;
+        let mut ws = connection::open(
+            &self.opts.url,
+            &self.opts.api_key,
+            &self.opts.api_secret,
+            self.opts.connect_timeout,
+        )
+        .await?;
         let reg = connection::register(
             &mut ws,
             proto::RegisterWorkerRequest {
@@ -246,10 +272,15 @@ impl Worker {
         let running = self.state.job_ids();
         if !running.is_empty() {
             // Tell the server which interviews are still running here so they carry on.
-            tracing::info!(jobs = running.len(), "reporting running jobs after reconnect");
-            ws.send(connection::encode(WorkerMsg::MigrateJob(proto::MigrateJobRequest { job_ids: running })))
-                .await
-                .map_err(|e| WorkerError::Protocol(e.to_string()))?;
+            tracing::info!(
+                jobs = running.len(),
+                "reporting running jobs after reconnect"
+            );
+            ws.send(connection::encode(WorkerMsg::MigrateJob(
+                proto::MigrateJobRequest { job_ids: running },
+            )))
+            .await
+            .map_err(|e| WorkerError::Protocol(e.to_string()))?;
         }
         Ok(ws)
     }
@@ -283,7 +314,8 @@ impl Worker {
         }
         let deadline = Instant::now() + Duration::from_secs(5);
         while self.state.job_count() > 0 && Instant::now() < deadline {
-            let _ = tokio::time::timeout(Duration::from_millis(100), self.jobs_changed.notified()).await;
+            let _ = tokio::time::timeout(Duration::from_millis(100), self.jobs_changed.notified())
+                .await;
         }
         tracing::info!("worker stopped");
         Ok(())
@@ -310,7 +342,11 @@ impl Worker {
         let mut status_tick = tokio::time::interval(self.opts.status_interval);
         let mut ping_tick = tokio::time::interval(Duration::from_secs(10));
         let mut last_heard = Instant::now();
-        if ws.send(connection::encode(self.status_update())).await.is_err() {
+        if ws
+            .send(connection::encode(self.status_update()))
+            .await
+            .is_err()
+        {
             return Exit::Lost("cannot send status".into());
         }
         loop {
@@ -377,7 +413,12 @@ impl Worker {
 
     fn expire_pending(&mut self) {
         let now = Instant::now();
-        let expired: Vec<String> = self.pending.iter().filter(|(_, d)| **d <= now).map(|(k, _)| k.clone()).collect();
+        let expired: Vec<String> = self
+            .pending
+            .iter()
+            .filter(|(_, d)| **d <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
         for id in expired {
             self.pending.remove(&id);
             self.state.release();
@@ -401,7 +442,11 @@ impl Worker {
 
     async fn on_availability(&mut self, req: proto::AvailabilityRequest) {
         let Some(job) = req.job else { return };
-        let room = job.room.as_ref().map(|r| r.name.clone()).unwrap_or_default();
+        let room = job
+            .room
+            .as_ref()
+            .map(|r| r.name.clone())
+            .unwrap_or_default();
         let accept = self.state.reserve();
         let mut resp = proto::AvailabilityResponse {
             job_id: job.id.clone(),
@@ -409,7 +454,8 @@ impl Worker {
             ..Default::default()
         };
         if accept {
-            self.pending.insert(job.id.clone(), Instant::now() + ASSIGNMENT_TIMEOUT);
+            self.pending
+                .insert(job.id.clone(), Instant::now() + ASSIGNMENT_TIMEOUT);
             resp.participant_identity = format!("agent-{}", job.id);
             resp.participant_name = if self.opts.agent_name.is_empty() {
                 "interview-agent".into()
@@ -439,8 +485,15 @@ impl Worker {
         }
         let spec = JobSpec {
             job_id: job.id.clone(),
-            room_name: job.room.as_ref().map(|r| r.name.clone()).unwrap_or_default(),
-            url: a.url.filter(|u| !u.is_empty()).unwrap_or_else(|| self.opts.url.clone()),
+            room_name: job
+                .room
+                .as_ref()
+                .map(|r| r.name.clone())
+                .unwrap_or_default(),
+            url: a
+                .url
+                .filter(|u| !u.is_empty())
+                .unwrap_or_else(|| self.opts.url.clone()),
             token: a.token,
             metadata,
             agent_name: job.agent_name.clone(),
@@ -455,7 +508,9 @@ impl Worker {
             },
         );
         self::metrics::Metrics::inc(&self.state.metrics.jobs_started);
-        let _ = self.out_tx.try_send(update_job(&job.id, proto::JobStatus::JsRunning, ""));
+        let _ = self
+            .out_tx
+            .try_send(update_job(&job.id, proto::JobStatus::JsRunning, ""));
         tracing::info!(job_id = %job.id, room = %spec.room_name, "job started");
 
         let runner = self.runner.clone();
@@ -468,8 +523,14 @@ impl Worker {
             let (status, error) = match session.await {
                 Ok(Ok(())) => (proto::JobStatus::JsSuccess, String::new()),
                 Ok(Err(e)) => (proto::JobStatus::JsFailed, e.to_string()),
-                Err(e) if e.is_panic() => (proto::JobStatus::JsFailed, "the session panicked".to_string()),
-                Err(_) => (proto::JobStatus::JsFailed, "the session was aborted".to_string()),
+                Err(e) if e.is_panic() => (
+                    proto::JobStatus::JsFailed,
+                    "the session panicked".to_string(),
+                ),
+                Err(_) => (
+                    proto::JobStatus::JsFailed,
+                    "the session was aborted".to_string(),
+                ),
             };
             state.remove_job(&id);
             if status == proto::JobStatus::JsSuccess {

@@ -30,7 +30,9 @@ impl Env {
                 return Env {
                     url,
                     api_key: std::env::var("LIVEKIT_API_KEY").unwrap_or_else(|_| "devkey".into()),
-                    api_secret: Secret::new(std::env::var("LIVEKIT_API_SECRET").unwrap_or_else(|_| "secret".into())),
+                    api_secret: Secret::new(
+                        std::env::var("LIVEKIT_API_SECRET").unwrap_or_else(|_| "secret".into()),
+                    ),
                     server: None,
                 };
             }
@@ -47,8 +49,15 @@ impl Env {
     }
 
     pub fn token(&self, room: &str, identity: &str) -> String {
-        interview_agent::token::join_token(&self.api_key, &self.api_secret, room, identity, None, Duration::from_secs(600))
-            .expect("mint token")
+        interview_agent::token::join_token(
+            &self.api_key,
+            &self.api_secret,
+            room,
+            identity,
+            None,
+            Duration::from_secs(600),
+        )
+        .expect("mint token")
     }
 }
 
@@ -110,7 +119,13 @@ impl PyPeer {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/lk_peer.py");
         let mut child = Command::new(python())
             .arg(&script)
-            .args(["--url", &env.url, "--token", &env.token(room, identity), "--out"])
+            .args([
+                "--url",
+                &env.url,
+                "--token",
+                &env.token(room, identity),
+                "--out",
+            ])
             .arg(&out)
             .args(args)
             .stdout(Stdio::piped())
@@ -129,10 +144,17 @@ impl PyPeer {
             false
         })
         .await;
-        assert!(matches!(ready, Ok(true)), "python peer {identity} never became READY");
+        assert!(
+            matches!(ready, Ok(true)),
+            "python peer {identity} never became READY"
+        );
         // Keep draining stdout so the peer never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        PyPeer { child, out, _dir: dir }
+        PyPeer {
+            child,
+            out,
+            _dir: dir,
+        }
     }
 
     /// Wait for the peer to finish and return its JSON report.
@@ -148,7 +170,10 @@ impl PyPeer {
 }
 
 /// The peer report's tracks published by `identity`.
-pub fn tracks_from<'a>(report: &'a serde_json::Value, identity: &str) -> Vec<&'a serde_json::Value> {
+pub fn tracks_from<'a>(
+    report: &'a serde_json::Value,
+    identity: &str,
+) -> Vec<&'a serde_json::Value> {
     report["tracks"]
         .as_array()
         .map(|a| a.iter().filter(|t| t["participant"] == identity).collect())

@@ -22,10 +22,10 @@ use proto::worker_message::Message as WorkerMsg;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
+use tokio_util::sync::CancellationToken;
 
 use crate::http::{self, Request};
 use crate::{auth, ids, ServerState};
@@ -131,7 +131,13 @@ impl AgentService {
     }
 
     /// Create a dispatch record and start offering the job (explicit dispatch).
-    pub fn create_dispatch(self: &Arc<Self>, state: &Arc<ServerState>, room: &proto::Room, agent_name: &str, metadata: &str) -> proto::AgentDispatch {
+    pub fn create_dispatch(
+        self: &Arc<Self>,
+        state: &Arc<ServerState>,
+        room: &proto::Room,
+        agent_name: &str,
+        metadata: &str,
+    ) -> proto::AgentDispatch {
         let dispatch = proto::AgentDispatch {
             id: ids::new_id("AD_"),
             agent_name: agent_name.to_string(),
@@ -143,7 +149,9 @@ impl AgentService {
             }),
             ..Default::default()
         };
-        self.lock().dispatches.insert(dispatch.id.clone(), dispatch.clone());
+        self.lock()
+            .dispatches
+            .insert(dispatch.id.clone(), dispatch.clone());
         let job = proto::Job {
             id: ids::new_id("AJ_"),
             dispatch_id: dispatch.id.clone(),
@@ -187,17 +195,27 @@ impl AgentService {
                 .lock()
                 .workers
                 .iter()
-                .filter(|w| w.info.agent_name == job.agent_name && w.info.status != proto::WorkerStatus::WsFull && !w.info.draining)
+                .filter(|w| {
+                    w.info.agent_name == job.agent_name
+                        && w.info.status != proto::WorkerStatus::WsFull
+                        && !w.info.draining
+                })
                 .map(|w| (w.info.id.clone(), w.tx.clone()))
                 .collect();
             for (worker_id, tx) in candidates {
                 let (reply_tx, reply_rx) = oneshot::channel();
                 {
                     let mut inner = self.lock();
-                    let Some(w) = inner.workers.iter_mut().find(|w| w.info.id == worker_id) else { continue };
+                    let Some(w) = inner.workers.iter_mut().find(|w| w.info.id == worker_id) else {
+                        continue;
+                    };
                     w.pending.insert(job.id.clone(), reply_tx);
                 }
-                let room = job.room.as_ref().map(|r| r.name.clone()).unwrap_or_default();
+                let room = job
+                    .room
+                    .as_ref()
+                    .map(|r| r.name.clone())
+                    .unwrap_or_default();
                 if tx
                     .send(ServerMsg::Availability(proto::AvailabilityRequest {
                         job: Some(job.clone()),
@@ -208,44 +226,50 @@ impl AgentService {
                 {
                     continue;
                 }
-                let answer = tokio::time::timeout(AVAILABILITY_TIMEOUT, reply_rx).await.ok().and_then(|r| r.ok());
+                let answer = tokio::time::timeout(AVAILABILITY_TIMEOUT, reply_rx)
+                    .await
+                    .ok()
+                    .and_then(|r| r.ok());
                 self.lock().log.push(DispatchRecord {
                     job_id: job.id.clone(),
                     room: room.clone(),
                     worker_id: worker_id.clone(),
                     available: answer.as_ref().map(|a| a.available),
                 });
-                let Some(answer) = answer.filter(|a| a.available) else { continue };
+                let Some(answer) = answer.filter(|a| a.available) else {
+                    continue;
+                };
                 let identity = if answer.participant_identity.is_empty() {
                     format!("agent-{}", job.id)
                 } else {
                     answer.participant_identity.clone()
                 };
-                let token = match AccessToken::with_api_key(&state.opts.api_key, &state.opts.api_secret)
-                    .with_identity(&identity)
-                    .with_name(&answer.participant_name)
-                    .with_kind("agent")
-                    .with_metadata(&answer.participant_metadata)
-                    .with_attributes(answer.participant_attributes.clone())
-                    .with_grants(VideoGrants {
-                        room_join: true,
-                        room: room.clone(),
-                        can_publish: Some(true),
-                        can_subscribe: Some(true),
-                        can_publish_data: Some(true),
-                        can_update_own_metadata: Some(true),
-                        agent: true,
-                        ..Default::default()
-                    })
-                    .with_ttl(Duration::from_secs(3600))
-                    .to_jwt()
-                {
-                    Ok(t) => t,
-                    Err(e) => {
-                        tracing::error!("cannot mint agent token: {e}");
-                        return;
-                    }
-                };
+                let token =
+                    match AccessToken::with_api_key(&state.opts.api_key, &state.opts.api_secret)
+                        .with_identity(&identity)
+                        .with_name(&answer.participant_name)
+                        .with_kind("agent")
+                        .with_metadata(&answer.participant_metadata)
+                        .with_attributes(answer.participant_attributes.clone())
+                        .with_grants(VideoGrants {
+                            room_join: true,
+                            room: room.clone(),
+                            can_publish: Some(true),
+                            can_subscribe: Some(true),
+                            can_publish_data: Some(true),
+                            can_update_own_metadata: Some(true),
+                            agent: true,
+                            ..Default::default()
+                        })
+                        .with_ttl(Duration::from_secs(3600))
+                        .to_jwt()
+                    {
+                        Ok(t) => t,
+                        Err(e) => {
+                            tracing::error!("cannot mint agent token: {e}");
+                            return;
+                        }
+                    };
                 {
                     let mut inner = self.lock();
                     if let Some(j) = inner.jobs.get_mut(&job.id) {
@@ -273,7 +297,11 @@ impl AgentService {
 
     /// A room was created: dispatch it automatically to unnamed workers, if any are registered.
     pub fn room_created(self: &Arc<Self>, state: &Arc<ServerState>, room: &proto::Room) {
-        let any_unnamed = self.lock().workers.iter().any(|w| w.info.agent_name.is_empty());
+        let any_unnamed = self
+            .lock()
+            .workers
+            .iter()
+            .any(|w| w.info.agent_name.is_empty());
         if any_unnamed {
             self.create_dispatch(state, room, "", "");
         }
@@ -295,7 +323,9 @@ impl AgentService {
                 .collect()
         };
         for (job_id, tx) in targets {
-            let _ = tx.send(ServerMsg::Termination(proto::JobTermination { job_id })).await;
+            let _ = tx
+                .send(ServerMsg::Termination(proto::JobTermination { job_id }))
+                .await;
         }
     }
 }
@@ -304,13 +334,20 @@ impl AgentService {
 pub(crate) async fn serve(state: Arc<ServerState>, mut stream: TcpStream, req: Request) {
     let svc = state.agents.clone();
     if svc.lock().down_until.is_some_and(|t| Instant::now() < t) {
-        let _ = http::write_response(&mut stream, 503, "text/plain", b"agent service restarting").await;
+        let _ =
+            http::write_response(&mut stream, 503, "text/plain", b"agent service restarting").await;
         return;
     }
     match auth::verify(&state.verifier, auth::token_from(&req).as_deref()) {
         Ok(claims) if claims.video.agent => {}
         Ok(_) => {
-            let _ = http::write_response(&mut stream, 401, "text/plain", b"permissions denied: token lacks the agent grant").await;
+            let _ = http::write_response(
+                &mut stream,
+                401,
+                "text/plain",
+                b"permissions denied: token lacks the agent grant",
+            )
+            .await;
             return;
         }
         Err(msg) => {
@@ -325,7 +362,9 @@ pub(crate) async fn serve(state: Arc<ServerState>, mut stream: TcpStream, req: R
 
     // The first message must be `register`.
     let register = match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
-        Ok(Some(Ok(Message::Binary(b)))) => proto::WorkerMessage::decode(&b[..]).ok().and_then(|m| m.message),
+        Ok(Some(Ok(Message::Binary(b)))) => proto::WorkerMessage::decode(&b[..])
+            .ok()
+            .and_then(|m| m.message),
         _ => None,
     };
     let Some(WorkerMsg::Register(reg)) = register else {
@@ -345,7 +384,11 @@ pub(crate) async fn serve(state: Arc<ServerState>, mut stream: TcpStream, req: R
             ..Default::default()
         })),
     };
-    if ws.send(Message::Binary(resp.encode_to_vec().into())).await.is_err() {
+    if ws
+        .send(Message::Binary(resp.encode_to_vec().into()))
+        .await
+        .is_err()
+    {
         return;
     }
     let (tx, mut rx) = mpsc::channel::<ServerMsg>(64);
@@ -402,7 +445,12 @@ pub(crate) async fn serve(state: Arc<ServerState>, mut stream: TcpStream, req: R
     tracing::info!(%worker_id, "worker disconnected");
 }
 
-async fn on_worker_message(svc: &AgentService, worker_id: &str, msg: WorkerMsg, ws: &mut WebSocketStream<TcpStream>) {
+async fn on_worker_message(
+    svc: &AgentService,
+    worker_id: &str,
+    msg: WorkerMsg,
+    ws: &mut WebSocketStream<TcpStream>,
+) {
     match msg {
         WorkerMsg::Availability(a) => {
             let mut inner = svc.lock();
@@ -426,7 +474,8 @@ async fn on_worker_message(svc: &AgentService, worker_id: &str, msg: WorkerMsg, 
         WorkerMsg::UpdateJob(u) => {
             let mut inner = svc.lock();
             if let Some(j) = inner.jobs.get_mut(&u.job_id) {
-                j.status = proto::JobStatus::try_from(u.status).unwrap_or(proto::JobStatus::JsPending);
+                j.status =
+                    proto::JobStatus::try_from(u.status).unwrap_or(proto::JobStatus::JsPending);
                 j.error = u.error;
             }
         }

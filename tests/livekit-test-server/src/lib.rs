@@ -33,8 +33,8 @@ mod signal;
 mod subscribe;
 mod twirp;
 
-pub use livekit_protocol as proto;
 pub use agent::{DispatchRecord, JobInfo, WorkerInfo};
+pub use livekit_protocol as proto;
 pub use room::RoomCreatedHook;
 
 use livekit_api::access_token::TokenVerifier;
@@ -245,7 +245,12 @@ impl TestServer {
     }
 
     /// Explicit dispatch (like AgentDispatchService.CreateDispatch): creates the room if needed.
-    pub fn create_dispatch(&self, room: &str, agent_name: &str, metadata: &str) -> proto::AgentDispatch {
+    pub fn create_dispatch(
+        &self,
+        room: &str,
+        agent_name: &str,
+        metadata: &str,
+    ) -> proto::AgentDispatch {
         let (r, _) = self.state.rooms.get_or_create(room, 300, 0, "");
         self.state
             .agents
