@@ -206,7 +206,60 @@ fn input_path_cpu() {
     println!("  (output) resample 24->48 kHz of one minute of TTS: {:?} ({:.3}% of one core, {n} samples)", d, pct(d));
 }
 
+/// 3. Memory: RSS per extra concurrent session. 100 pipelines (fake providers) each hear a
+/// spoken turn and answer it; RSS is read before and after, while all of them are alive.
+fn rss_per_session() {
+    const N: usize = 100;
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("runtime: {e}");
+            return;
+        }
+    };
+    rt.block_on(async {
+        let before = interview_agent::worker::rss_bytes();
+        let mut alive = Vec::new();
+        for _ in 0..N {
+            let providers = Providers {
+                stt: Arc::new(FakeStt::new()),
+                llm: Arc::new(FakeLlm::new()),
+                tts: Arc::new(FakeTts::new().with_ms_per_char(5)),
+            };
+            let (input, rx) = frame_queue(50);
+            let Ok(p) = VoicePipeline::spawn(PipelineOptions::default(), providers, Arc::new(DefaultBrain::default()), rx) else {
+                return;
+            };
+            let VoicePipeline { handle, mut audio_out, mut events, task } = p;
+            tokio::spawn(async move { while audio_out.recv().await.is_some() {} });
+            tokio::spawn(async move { while events.recv().await.is_some() {} });
+            // One second of speech, then silence, in real time (paced) so each pipeline works.
+            tokio::spawn(async move {
+                let voice = synthetic_voice(SampleRate::HZ_48000, Duration::from_secs(1), 7);
+                let mut tick = tokio::time::interval(FRAME_DURATION);
+                for chunk in voice.chunks(960).chain(std::iter::repeat_n(&[0i16; 960][..], 100)) {
+                    tick.tick().await;
+                    input.push(AudioFrame::new(chunk.to_vec(), SampleRate::HZ_48000));
+                }
+                std::future::pending::<()>().await;
+            });
+            alive.push((handle, task));
+        }
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let after = interview_agent::worker::rss_bytes();
+        println!(
+            "RSS per extra concurrent session (voice pipeline, fake providers, {N} sessions mid-conversation): {:.2} MiB",
+            (after.saturating_sub(before)) as f64 / N as f64 / 1048576.0
+        );
+    });
+}
+
 fn main() {
     input_path_cpu();
     agent_latency();
+    rss_per_session();
 }

@@ -8,6 +8,7 @@ pub mod audio;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod interview;
 pub mod pipeline;
 pub mod providers;
 pub mod room;

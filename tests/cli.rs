@@ -92,7 +92,7 @@ async fn bad_credentials_fail_fast_with_a_clear_error_and_no_secret() {
     let mut cmd = agent();
     with_server(&mut cmd, &env, wrong);
     let out = cmd
-        .args(["connect", "--room", "r1", "--duration-secs", "5"])
+        .args(["connect", "--room", "r1", "--echo", "--duration-secs", "5"])
         .output()
         .await
         .expect("run agent");
@@ -129,6 +129,7 @@ async fn unreachable_server_is_retried_with_backoff_then_reported() {
             "connect",
             "--room",
             "r1",
+            "--echo",
             "--url",
             &format!("ws://127.0.0.1:{port}"),
         ])
@@ -149,6 +150,24 @@ async fn unreachable_server_is_retried_with_backoff_then_reported() {
     );
     // Two backoff sleeps (200 ms + 400 ms) happened: a lower bound, not a speed check.
     assert!(started.elapsed() >= Duration::from_millis(600));
+}
+
+#[tokio::test]
+async fn the_voice_agent_without_an_ai_backend_is_refused_at_start() {
+    let out = agent()
+        .env("LIVEKIT_URL", "ws://127.0.0.1:9")
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("OPENAI_BASE_URL")
+        .args(["start", "--health-port", "0"])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        stderr.contains("OPENAI_API_KEY") && stderr.contains("OPENAI_BASE_URL"),
+        "stderr: {stderr}"
+    );
 }
 
 #[tokio::test]

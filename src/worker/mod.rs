@@ -351,6 +351,10 @@ impl Worker {
         }
         loop {
             if self.drained() {
+                // Deliver the last job updates before saying goodbye.
+                while let Ok(msg) = self.out_rx.try_recv() {
+                    let _ = ws.send(connection::encode(msg)).await;
+                }
                 let _ = ws.send(connection::encode(self.status_update())).await;
                 let _ = ws.close(None).await;
                 tracing::info!("drained: all jobs finished");
@@ -532,6 +536,9 @@ impl Worker {
                     "the session was aborted".to_string(),
                 ),
             };
+            // Queue the final status before the job leaves the registry, so a drain that
+            // sees zero jobs always has this update to send.
+            let _ = out.send(update_job(&id, status, &error)).await;
             state.remove_job(&id);
             if status == proto::JobStatus::JsSuccess {
                 self::metrics::Metrics::inc(&state.metrics.jobs_succeeded);
@@ -540,7 +547,6 @@ impl Worker {
                 self::metrics::Metrics::inc(&state.metrics.jobs_failed);
                 tracing::error!(job_id = %id, "job failed: {error}");
             }
-            let _ = out.send(update_job(&id, status, &error)).await;
             changed.notify_waiters();
             changed.notify_one();
         });

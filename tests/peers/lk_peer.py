@@ -46,6 +46,9 @@ def parse_args():
                     help="unpublish all local tracks S seconds after connecting")
     ap.add_argument("--leave-after", type=float, metavar="S")
     ap.add_argument("--connect-timeout", type=float, default=20.0)
+    ap.add_argument("--dual-pc", action="store_true",
+                    help="join on /rtc with two peer connections (the SDK default is single-PC /rtc/v1, "
+                         "falling back to /rtc on 404)")
     ap.add_argument("--out", required=True)
     return ap.parse_args()
 
@@ -272,7 +275,10 @@ async def run(args):
         room.register_text_stream_handler(topic, make_text_handler(topic))
 
     try:
-        await asyncio.wait_for(room.connect(args.url, args.token, rtc.RoomOptions(auto_subscribe=True)),
+        options = rtc.RoomOptions(auto_subscribe=True)
+        if args.dual_pc:
+            options.single_peer_connection = False
+        await asyncio.wait_for(room.connect(args.url, args.token, options),
                                timeout=args.connect_timeout)
     except Exception as e:  # noqa: BLE001 - report any connect failure plainly
         print(f"lk_peer: failed to connect to {args.url}: {type(e).__name__}: {e}", file=sys.stderr, flush=True)

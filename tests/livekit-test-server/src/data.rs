@@ -1,7 +1,8 @@
 //! TEST FIXTURE, not a product: data-channel relay. DataPackets a participant sends on its
 //! publisher PC's `_reliable`/`_lossy` channels go to the other participants' subscriber-PC
-//! channels of the same label, stamped with the sender's identity/sid like livekit-server does,
-//! honouring `destination_identities`.
+//! channels of the same label (single-PC participants: their own client-created channels of
+//! that label), stamped with the sender's identity/sid like livekit-server does, honouring
+//! `destination_identities`.
 
 use crate::participant::Participant;
 use bytes::BytesMut;
@@ -16,8 +17,18 @@ pub(crate) async fn run_publisher_channel(p: Arc<Participant>, dc: Arc<dyn DataC
     // Only LiveKit's two DataPacket channels are relayed; others (e.g. `_data_track`) are drained.
     let relayed = label == "_reliable" || label == "_lossy";
     tracing::debug!(identity = %p.identity, %label, relayed, "publisher data channel");
+    // Single-PC mode: the client's own channels also carry downstream packets.
+    let downstream = relayed && p.single_pc;
+    if downstream {
+        let open = matches!(
+            dc.ready_state().await,
+            Ok(rtc::data_channel::RTCDataChannelState::Open)
+        );
+        p.sub_dcs.add_existing(&label, dc.clone(), open).await;
+    }
     while let Some(ev) = dc.poll().await {
         match ev {
+            DataChannelEvent::OnOpen if downstream => p.sub_dcs.opened(&label).await,
             DataChannelEvent::OnMessage(msg) if relayed => relay(&p, &label, &msg.data).await,
             DataChannelEvent::OnClose => break,
             _ => {}
@@ -29,7 +40,8 @@ pub(crate) async fn run_publisher_channel(p: Arc<Participant>, dc: Arc<dyn DataC
 const MAX_QUEUED: usize = 1000;
 
 struct SubChannel {
-    dc: Arc<dyn DataChannel>,
+    /// None until a single-PC client's channel arrives (packets are queued meanwhile).
+    dc: Option<Arc<dyn DataChannel>>,
     open: bool,
     queue: Vec<Vec<u8>>,
 }
@@ -47,7 +59,7 @@ impl SubscriberChannels {
         self.inner.lock().await.insert(
             label.to_owned(),
             SubChannel {
-                dc: dc.clone(),
+                dc: Some(dc.clone()),
                 open: false,
                 queue: Vec::new(),
             },
@@ -70,12 +82,32 @@ impl SubscriberChannels {
         });
     }
 
-    async fn opened(&self, label: &str) {
+    /// Registers a channel polled elsewhere (single-PC mode: the client-created channel, whose
+    /// events the publisher-side relay loop reads and reports with [`Self::opened`]).
+    pub(crate) async fn add_existing(&self, label: &str, dc: Arc<dyn DataChannel>, open: bool) {
+        let mut m = self.inner.lock().await;
+        let queue = m.remove(label).map(|c| c.queue).unwrap_or_default();
+        m.insert(
+            label.to_owned(),
+            SubChannel {
+                dc: Some(dc),
+                open: false,
+                queue,
+            },
+        );
+        drop(m);
+        if open {
+            self.opened(label).await;
+        }
+    }
+
+    pub(crate) async fn opened(&self, label: &str) {
         let mut m = self.inner.lock().await;
         let Some(ch) = m.get_mut(label) else { return };
+        let Some(dc) = ch.dc.clone() else { return };
         ch.open = true;
         for bytes in std::mem::take(&mut ch.queue) {
-            if let Err(e) = ch.dc.send(BytesMut::from(bytes.as_slice())).await {
+            if let Err(e) = dc.send(BytesMut::from(bytes.as_slice())).await {
                 tracing::debug!(%label, "queued data send: {e}");
             }
         }
@@ -83,14 +115,28 @@ impl SubscriberChannels {
 
     pub(crate) async fn send(&self, identity: &str, label: &str, bytes: &[u8]) {
         let mut m = self.inner.lock().await;
-        let Some(ch) = m.get_mut(label) else { return };
-        if !ch.open {
-            if ch.queue.len() < MAX_QUEUED {
-                ch.queue.push(bytes.to_vec());
+        let ch = match m.get_mut(label) {
+            Some(ch) => ch,
+            None if label == "_reliable" || label == "_lossy" => {
+                // Single-PC mode before the client's channel arrived: queue until it does.
+                m.entry(label.to_owned()).or_insert_with(|| SubChannel {
+                    dc: None,
+                    open: false,
+                    queue: Vec::new(),
+                })
             }
-            return;
-        }
-        if let Err(e) = ch.dc.send(BytesMut::from(bytes)).await {
+            None => return,
+        };
+        let dc = match (&ch.dc, ch.open) {
+            (Some(dc), true) => dc.clone(),
+            _ => {
+                if ch.queue.len() < MAX_QUEUED {
+                    ch.queue.push(bytes.to_vec());
+                }
+                return;
+            }
+        };
+        if let Err(e) = dc.send(BytesMut::from(bytes)).await {
             tracing::debug!(%identity, %label, "data send: {e}");
         }
     }

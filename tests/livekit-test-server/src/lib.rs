@@ -1,9 +1,10 @@
 //! TEST FIXTURE, not a product: a small LiveKit-compatible SFU used by interview-agent's test
 //! suite, because no real livekit-server can be installed where the tests run.
 //!
-//! It speaks the LiveKit signalling protocol (protobuf over WebSocket, `/rtc`, dual peer
-//! connections with `subscriber_primary`), forwards audio/video RTP (RED stripped to Opus for
-//! subscribers that only negotiate Opus) and relays data packets. See README.md for what is and
+//! It speaks the LiveKit signalling protocol (protobuf over WebSocket: `/rtc` with dual peer
+//! connections and `subscriber_primary`, `/rtc/v1` with a single peer connection), forwards
+//! audio/video RTP (RED stripped to Opus for subscribers that only negotiate Opus) and relays
+//! data packets. See README.md for what is and
 //! is not implemented.
 //!
 //! ```no_run
@@ -198,6 +199,16 @@ impl TestServer {
         }
     }
 
+    /// Whether `identity` in `room` joined on `/rtc/v1` (single peer connection); None if
+    /// there is no such participant.
+    pub fn is_single_pc(&self, room: &str, identity: &str) -> Option<bool> {
+        self.state
+            .rooms
+            .get(room)
+            .and_then(|r| r.find_identity(identity))
+            .map(|p| p.single_pc)
+    }
+
     /// Full ParticipantInfo of everyone in `room` (tracks, attributes, state...).
     pub fn participant_infos(&self, room: &str) -> Vec<proto::ParticipantInfo> {
         self.state
@@ -296,7 +307,7 @@ async fn handle_conn(state: Arc<ServerState>, mut stream: TcpStream) {
     tracing::debug!(method = %req.method, path = %req.path, "http request");
     let path = req.path.trim_end_matches('/');
     match path {
-        "/rtc/validate" => {
+        "/rtc/validate" | "/rtc/v1/validate" => {
             let res = auth::verify(&state.verifier, auth::token_from(&req).as_deref())
                 .and_then(|c| auth::check_join(&c));
             let (status, body) = match res {
@@ -311,7 +322,9 @@ async fn handle_conn(state: Arc<ServerState>, mut stream: TcpStream) {
             )
             .await;
         }
-        "/rtc" if req.is_websocket_upgrade() => signal::serve(state, stream, req).await,
+        "/rtc" if req.is_websocket_upgrade() => signal::serve(state, stream, req, false).await,
+        // Single peer connection join (WrappedJoinRequest in `join_request`).
+        "/rtc/v1" if req.is_websocket_upgrade() => signal::serve(state, stream, req, true).await,
         "/agent" if req.is_websocket_upgrade() => agent::serve(state, stream, req).await,
         "/rtc" => {
             let _ = http::write_response(
@@ -329,8 +342,7 @@ async fn handle_conn(state: Arc<ServerState>, mut stream: TcpStream) {
         "/" if req.method == "GET" => {
             let _ = http::write_response(&mut stream, 200, "text/plain", b"OK").await;
         }
-        // `/rtc/v1` (single peer connection) is not implemented: answer like a pre-v1 server
-        // so clients fall back to `/rtc`.
+        // Includes a non-WebSocket `GET /rtc/v1`, which livekit-server also answers with 404.
         _ => {
             let _ = http::write_response(
                 &mut stream,

@@ -20,7 +20,7 @@ use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler};
-use webrtc::rtp_transceiver::RtpSender;
+use webrtc::rtp_transceiver::{RtpSender, RtpTransceiver};
 
 /// MIME type of RFC 2198 redundant audio as LiveKit uses it.
 pub(crate) const MIME_TYPE_RED: &str = "audio/red";
@@ -84,6 +84,9 @@ pub(crate) struct DownTrack {
     pub track_sid: String,
     pub local: Arc<TrackLocalStaticRTP>,
     pub sender: Arc<dyn RtpSender>,
+    /// Single-PC mode: the transceiver (its mid stays unset until a client offer brings a
+    /// recvonly m-section for it).
+    pub transceiver: Option<Arc<dyn RtpTransceiver>>,
     pub ssrc: u32,
     pub mode: Mutex<Option<OutMode>>,
 }

@@ -1,6 +1,7 @@
 //! TEST FIXTURE, not a product: one participant of the LiveKit test server — its info, its
-//! signalling sink, its two peer connections (publisher: client offers; subscriber: server
-//! offers, `subscriber_primary`), published tracks and subscriptions.
+//! signalling sink, its peer connections (`/rtc`: publisher — client offers — and subscriber —
+//! server offers, `subscriber_primary`; `/rtc/v1`: one connection that the client always
+//! offers, carrying both directions), published tracks and subscriptions.
 
 use crate::media::{build_pc, DownTrack, Forwarder};
 use crate::pc_events::PcEvents;
@@ -67,7 +68,15 @@ pub(crate) struct Participant {
     pub(crate) signal: Mutex<Option<(u64, mpsc::UnboundedSender<Outbound>)>>,
     pub(crate) conn_seq: AtomicU64,
     pub publisher: Arc<dyn PeerConnection>,
+    /// The same connection as `publisher` in single-PC mode.
     pub subscriber: Arc<dyn PeerConnection>,
+    /// Joined on `/rtc/v1`: one peer connection, offered by the client only.
+    pub single_pc: bool,
+    /// Single-PC mode: serialises adding down tracks with applying client offers.
+    pub(crate) pc_lock: tokio::sync::Mutex<()>,
+    /// Single-PC mode: recvonly m-sections (audio, video) asked for with
+    /// MediaSectionsRequirement since the last answer.
+    pub(crate) sections_requested: Mutex<[u32; 2]>,
     pub(crate) sub_dcs: Arc<crate::data::SubscriberChannels>,
     pub(crate) pending_tracks: Mutex<Vec<(String, proto::TrackInfo)>>,
     pub(crate) published: Mutex<Vec<Published>>,
@@ -93,6 +102,8 @@ pub(crate) struct JoinParams {
     pub auto_subscribe: bool,
     /// Offer `audio/red` on the subscriber PC (see `TestServerOptions::offer_red_to_subscribers`).
     pub red_to_subscriber: bool,
+    /// `/rtc/v1` join: one peer connection.
+    pub single_pc: bool,
 }
 
 impl Participant {
@@ -112,15 +123,21 @@ impl Participant {
             true,
         )
         .await?;
-        let subscriber = build_pc(
-            Arc::new(PcEvents {
-                target: SUBSCRIBER,
-                owner: owner.clone(),
-                gathered: sub_tx,
-            }),
-            params.red_to_subscriber,
-        )
-        .await?;
+        let subscriber = if params.single_pc {
+            // The client's offers decide the codecs; RED is registered on this PC anyway.
+            drop(sub_tx);
+            publisher.clone()
+        } else {
+            build_pc(
+                Arc::new(PcEvents {
+                    target: SUBSCRIBER,
+                    owner: owner.clone(),
+                    gathered: sub_tx,
+                }),
+                params.red_to_subscriber,
+            )
+            .await?
+        };
         let p = Arc::new(Participant {
             sid: crate::ids::new_id("PA_"),
             identity: params.identity,
@@ -141,6 +158,9 @@ impl Participant {
             conn_seq: AtomicU64::new(0),
             publisher,
             subscriber,
+            single_pc: params.single_pc,
+            pc_lock: tokio::sync::Mutex::new(()),
+            sections_requested: Mutex::new([0, 0]),
             sub_dcs: Arc::default(),
             pending_tracks: Mutex::new(Vec::new()),
             published: Mutex::new(Vec::new()),
@@ -155,6 +175,11 @@ impl Participant {
         });
         let _ = owner.set(Arc::downgrade(&p));
 
+        if p.single_pc {
+            // Downstream data goes out on the client-created `_reliable`/`_lossy` channels of
+            // the one PC (see data.rs), as livekit-server does in single-PC mode.
+            return Ok(p);
+        }
         // Server-created data channels on the subscriber PC, as livekit-server does.
         for (label, ordered, max_retransmits) in
             [("_reliable", true, None), ("_lossy", false, Some(0))]
@@ -355,7 +380,7 @@ impl Participant {
         if init.candidate.is_empty() {
             return;
         }
-        let target = if t.target == SUBSCRIBER {
+        let target = if t.target == SUBSCRIBER && !self.single_pc {
             SUBSCRIBER
         } else {
             PUBLISHER
@@ -445,9 +470,12 @@ impl Participant {
         self.room.broadcast_update(&self.info(), Some(&self.sid));
         tracing::info!(identity = %self.identity, room = %self.room.name, ?reason, "participant removed");
         let (pubpc, subpc) = (self.publisher.clone(), self.subscriber.clone());
+        let single_pc = self.single_pc;
         tokio::spawn(async move {
             let _ = pubpc.close().await;
-            let _ = subpc.close().await;
+            if !single_pc {
+                let _ = subpc.close().await;
+            }
         });
     }
 }

@@ -55,7 +55,8 @@ impl PeerConnectionEventHandler for PcEvents {
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
         let Some(p) = self.owner() else { return };
         tracing::debug!(identity = %p.identity, target = self.target, %state, "pc state");
-        if self.target == SUBSCRIBER && state == RTCPeerConnectionState::Connected {
+        if (self.target == SUBSCRIBER || p.single_pc) && state == RTCPeerConnectionState::Connected
+        {
             tokio::spawn(async move { p.mark_active() });
         }
     }

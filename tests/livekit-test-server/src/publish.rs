@@ -45,6 +45,12 @@ impl Participant {
             Ok(d) => d,
             Err(e) => return tracing::warn!(identity = %self.identity, "bad offer: {e}"),
         };
+        // Single PC: no down track may be added between applying the offer and the answer.
+        let guard = if self.single_pc {
+            Some(self.pc_lock.lock().await)
+        } else {
+            None
+        };
         if let Err(e) = self.publisher.set_remote_description(desc).await {
             return tracing::warn!(identity = %self.identity, "publisher set_remote_description: {e}");
         }
@@ -60,13 +66,28 @@ impl Participant {
         let Some(local) = self.publisher.local_description().await else {
             return;
         };
-        tracing::trace!(identity = %self.identity, "publisher answer:\n{}", local.sdp);
+        let mid_to_track_id = if self.single_pc {
+            if let Ok(mut r) = self.sections_requested.lock() {
+                *r = [0, 0];
+            }
+            self.mid_to_track_id().await
+        } else {
+            HashMap::new()
+        };
+        drop(guard);
+        tracing::trace!(identity = %self.identity, ?mid_to_track_id, "publisher answer:\n{}", local.sdp);
         self.send(Out::Answer(proto::SessionDescription {
             r#type: "answer".into(),
             sdp: local.sdp,
             id: sd.id,
-            ..Default::default()
+            mid_to_track_id,
         }));
+        if self.single_pc {
+            // Down tracks that got an m-section in this answer start flowing; those still
+            // without one need another client offer.
+            self.refresh_subscriptions().await;
+            self.request_media_sections(false).await;
+        }
         // Tracks whose m-section became inactive/recvonly were unpublished by the client.
         let gone: Vec<String> = self
             .published
@@ -81,6 +102,25 @@ impl Participant {
         for sid in gone {
             self.unpublish(&sid, true).await;
         }
+    }
+
+    /// Single-PC mode: mid -> track sid of the down tracks in the current answer, sent as
+    /// `SessionDescription.mid_to_track_id` (the client resolves subscribed tracks with it).
+    async fn mid_to_track_id(&self) -> HashMap<String, String> {
+        let downs: Vec<Arc<crate::media::DownTrack>> = self
+            .subscriptions
+            .lock()
+            .map(|m| m.values().map(|(d, _)| d.clone()).collect())
+            .unwrap_or_default();
+        let mut map = HashMap::new();
+        for d in downs {
+            if let Some(t) = &d.transceiver {
+                if let Ok(Some(mid)) = t.mid().await {
+                    map.insert(mid, d.track_sid.clone());
+                }
+            }
+        }
+        map
     }
 
     pub(crate) fn on_add_track(&self, req: proto::AddTrackRequest) {

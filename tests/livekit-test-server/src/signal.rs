@@ -1,6 +1,7 @@
-//! TEST FIXTURE, not a product: the `/rtc` signalling WebSocket of the LiveKit test server —
-//! join (JoinResponse, duplicate-identity kick), resume (`reconnect=1&sid=`), the request
-//! dispatch loop and the departure timeout after a dropped connection.
+//! TEST FIXTURE, not a product: the `/rtc` and `/rtc/v1` signalling WebSockets of the LiveKit
+//! test server — join (JoinResponse, duplicate-identity kick), resume (`reconnect=1&sid=`, or
+//! `reconnect`/`participant_sid` in the v1 JoinRequest), the request dispatch loop and the
+//! departure timeout after a dropped connection.
 
 use crate::http::Request;
 use crate::participant::{JoinParams, Outbound, Participant};
@@ -70,8 +71,97 @@ fn kind_from(kind: &str) -> i32 {
     }
 }
 
-/// Serves `GET /rtc`: authenticates, upgrades, joins or resumes, then runs the session.
-pub(crate) async fn serve(state: Arc<ServerState>, mut stream: TcpStream, req: Request) {
+/// What the join URL asked for: from the query string (`/rtc`) or from the protobuf
+/// JoinRequest (`/rtc/v1`).
+struct JoinSpec {
+    reconnect: bool,
+    sid: String,
+    auto_subscribe: bool,
+    /// `/rtc/v1`: one peer connection, the client offers, the server answers.
+    single_pc: bool,
+    /// `/rtc/v1`: the client's first offer, sent inside the JoinRequest.
+    publisher_offer: Option<proto::SessionDescription>,
+    protocol: String,
+    sdk: String,
+}
+
+impl JoinSpec {
+    fn from_query(req: &Request) -> JoinSpec {
+        JoinSpec {
+            reconnect: req.query_flag("reconnect"),
+            sid: req.query.get("sid").cloned().unwrap_or_default(),
+            auto_subscribe: req
+                .query
+                .get("auto_subscribe")
+                .map(|v| v != "0" && v != "false")
+                .unwrap_or(true),
+            single_pc: false,
+            publisher_offer: None,
+            protocol: req.query.get("protocol").cloned().unwrap_or_default(),
+            sdk: req.query.get("sdk").cloned().unwrap_or_default(),
+        }
+    }
+
+    fn from_join_request(jr: proto::JoinRequest) -> JoinSpec {
+        let ci = jr.client_info.unwrap_or_default();
+        JoinSpec {
+            reconnect: jr.reconnect,
+            sid: jr.participant_sid,
+            // Like livekit-server: `connection_settings.auto_subscribe` (absent = false).
+            auto_subscribe: jr
+                .connection_settings
+                .map(|c| c.auto_subscribe)
+                .unwrap_or(false),
+            single_pc: true,
+            publisher_offer: jr.publisher_offer.filter(|o| !o.sdp.is_empty()),
+            protocol: ci.protocol.to_string(),
+            sdk: proto::client_info::Sdk::try_from(ci.sdk)
+                .map(|s| s.as_str_name().to_ascii_lowercase())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Max size of a decompressed JoinRequest.
+const MAX_JOIN_REQUEST: u64 = 1 << 20;
+
+/// Decodes `/rtc/v1?join_request=`: base64url (padding optional) of a WrappedJoinRequest whose
+/// `join_request` is a JoinRequest, plain or gzip. Errors are the texts livekit-server uses.
+pub(crate) fn parse_join_request(param: Option<&str>) -> Result<proto::JoinRequest, String> {
+    use base64::Engine as _;
+    use std::io::Read as _;
+    let param = param
+        .filter(|p| !p.is_empty())
+        .ok_or("join_request is required")?;
+    let trimmed = param.trim_end_matches('=');
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(trimmed)
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(trimmed))
+        .map_err(|_| "cannot base64 decode wrapped join request")?;
+    let wrapped = proto::WrappedJoinRequest::decode(bytes.as_slice())
+        .map_err(|_| "cannot unmarshal wrapped join request")?;
+    use proto::wrapped_join_request::Compression;
+    let raw = match Compression::try_from(wrapped.compression) {
+        Ok(Compression::None) => wrapped.join_request,
+        Ok(Compression::Gzip) => {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(wrapped.join_request.as_slice())
+                .take(MAX_JOIN_REQUEST + 1)
+                .read_to_end(&mut out)
+                .map_err(|_| "cannot read decompressed join request")?;
+            if out.len() as u64 > MAX_JOIN_REQUEST {
+                return Err("join request too large".into());
+            }
+            out
+        }
+        Err(_) => return Err("unknown join request compression".into()),
+    };
+    proto::JoinRequest::decode(raw.as_slice()).map_err(|_| "cannot unmarshal join request".into())
+}
+
+/// Serves `GET /rtc` (`v1 == false`) and `GET /rtc/v1`: authenticates (401), parses the
+/// JoinRequest (`/rtc/v1`, 400 if malformed), upgrades, joins or resumes, then runs the session.
+pub(crate) async fn serve(state: Arc<ServerState>, mut stream: TcpStream, req: Request, v1: bool) {
     let token = auth::token_from(&req);
     let claims = match auth::verify(&state.verifier, token.as_deref())
         .and_then(|c| auth::check_join(&c).map(|_| c))
@@ -88,6 +178,23 @@ pub(crate) async fn serve(state: Arc<ServerState>, mut stream: TcpStream, req: R
             return;
         }
     };
+    let spec = if v1 {
+        match parse_join_request(req.query.get("join_request").map(String::as_str)) {
+            Ok(jr) => JoinSpec::from_join_request(jr),
+            Err(msg) => {
+                let _ = http::write_response(
+                    &mut stream,
+                    400,
+                    "text/plain; charset=utf-8",
+                    msg.as_bytes(),
+                )
+                .await;
+                return;
+            }
+        }
+    } else {
+        JoinSpec::from_query(&req)
+    };
     if let Err(e) = http::accept_websocket(&mut stream, &req).await {
         tracing::debug!("websocket handshake failed: {e}");
         return;
@@ -96,8 +203,8 @@ pub(crate) async fn serve(state: Arc<ServerState>, mut stream: TcpStream, req: R
     let (tx, rx) = mpsc::unbounded_channel();
 
     let room_name = claims.video.room.clone();
-    if req.query_flag("reconnect") {
-        let sid = req.query.get("sid").cloned().unwrap_or_default();
+    if spec.reconnect {
+        let sid = spec.sid.clone();
         let existing = state
             .rooms
             .get(&room_name)
@@ -106,7 +213,7 @@ pub(crate) async fn serve(state: Arc<ServerState>, mut stream: TcpStream, req: R
         match existing {
             Some(p) => {
                 let conn = p.attach_signal(tx);
-                tracing::info!(identity = %p.identity, "participant resumed");
+                tracing::info!(identity = %p.identity, single_pc = p.single_pc, "participant resumed");
                 p.send(Out::Reconnect(proto::ReconnectResponse {
                     ice_servers: vec![],
                     client_configuration: None,
@@ -147,11 +254,8 @@ pub(crate) async fn serve(state: Arc<ServerState>, mut stream: TcpStream, req: R
         permission: permission_from(&claims),
         kind: kind_from(&claims.kind),
         red_to_subscriber: state.opts.offer_red_to_subscribers,
-        auto_subscribe: req
-            .query
-            .get("auto_subscribe")
-            .map(|v| v != "0" && v != "false")
-            .unwrap_or(true),
+        auto_subscribe: spec.auto_subscribe,
+        single_pc: spec.single_pc,
     };
     let p = match Participant::create(room.clone(), params).await {
         Ok(p) => p,
@@ -175,7 +279,8 @@ pub(crate) async fn serve(state: Arc<ServerState>, mut stream: TcpStream, req: R
         participant: Some(p.info()),
         other_participants: others,
         server_version: SERVER_VERSION.into(),
-        subscriber_primary: true,
+        // Single-PC clients publish and subscribe on the one (client-offered) connection.
+        subscriber_primary: !spec.single_pc,
         ping_interval: state.opts.ping_interval,
         ping_timeout: state.opts.ping_timeout,
         server_info: Some(server_info()),
@@ -185,13 +290,21 @@ pub(crate) async fn serve(state: Arc<ServerState>, mut stream: TcpStream, req: R
         identity = %p.identity,
         room = %room.name,
         sid = %p.sid,
-        protocol = req.query.get("protocol").map(String::as_str).unwrap_or(""),
-        sdk = req.query.get("sdk").map(String::as_str).unwrap_or(""),
+        protocol = %spec.protocol,
+        sdk = %spec.sdk,
+        single_pc = spec.single_pc,
         "participant joined"
     );
     room.broadcast_update(&p.info(), Some(&p.sid));
     p.subscribe_existing().await;
-    {
+    if spec.single_pc {
+        // The client's first offer came with the JoinRequest; answer it (after JoinResponse).
+        // Without one, the client negotiates by itself once connected.
+        if let Some(offer) = spec.publisher_offer {
+            let p = p.clone();
+            tokio::spawn(async move { p.on_publisher_offer(offer).await });
+        }
+    } else {
         let p = p.clone();
         tokio::spawn(async move { p.negotiate_subscriber().await });
     }

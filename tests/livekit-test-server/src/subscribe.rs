@@ -7,6 +7,7 @@ use crate::participant::{Participant, Subscription, SUBSCRIBER};
 use livekit_protocol as proto;
 use proto::signal_response::Message as Out;
 use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use webrtc::media_stream::track_local::TrackLocal;
@@ -14,6 +15,11 @@ use webrtc::media_stream::track_local::TrackLocal;
 impl Participant {
     /// Sends a (re)negotiation offer on the subscriber PC, or queues one if an answer is pending.
     pub(crate) async fn negotiate_subscriber(self: &Arc<Self>) {
+        if self.single_pc {
+            // The server never offers on a single PC: ask the client for a new offer (with
+            // recvonly m-sections for down tracks that have none yet), as livekit-server does.
+            return self.request_media_sections(true).await;
+        }
         let mut neg = self.neg.lock().await;
         if self.closed.load(Ordering::SeqCst) {
             return;
@@ -47,6 +53,9 @@ impl Participant {
 
     /// Applies the client's answer to our subscriber offer.
     pub(crate) async fn on_subscriber_answer(self: &Arc<Self>, sd: proto::SessionDescription) {
+        if self.single_pc {
+            return tracing::warn!(identity = %self.identity, "unexpected answer in single-PC mode");
+        }
         let answer_sdp = sd.sdp.clone();
         let (pending, offer_sdp) = {
             let mut neg = self.neg.lock().await;
@@ -77,6 +86,15 @@ impl Participant {
             }
             self.unsubscribe(&track_sid).await;
         }
+        self.refresh_subscriptions().await;
+        if pending {
+            self.negotiate_subscriber().await;
+        }
+    }
+
+    /// After a negotiation: resolves each down track's payload type (starting forwarding) and
+    /// asks for a keyframe for newly ready video.
+    pub(crate) async fn refresh_subscriptions(&self) {
         let subs: Vec<Subscription> = self
             .subscriptions
             .lock()
@@ -90,8 +108,47 @@ impl Participant {
                 f.request_keyframe().await;
             }
         }
-        if pending {
-            self.negotiate_subscriber().await;
+    }
+
+    /// Single-PC mode: down tracks whose transceiver has no mid yet need a recvonly m-section
+    /// in the client's next offer. Sends MediaSectionsRequirement for those not asked for since
+    /// the last answer; with `force`, even for none (the client then just re-offers).
+    pub(crate) async fn request_media_sections(&self, force: bool) {
+        if self.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        let downs: Vec<(Arc<DownTrack>, RtpCodecKind)> = self
+            .subscriptions
+            .lock()
+            .map(|m| m.values().map(|(d, f)| (d.clone(), f.kind)).collect())
+            .unwrap_or_default();
+        let mut unmatched = [0u32; 2];
+        for (d, kind) in downs {
+            let Some(t) = &d.transceiver else { continue };
+            if matches!(t.mid().await, Ok(None)) {
+                unmatched[usize::from(kind == RtpCodecKind::Video)] += 1;
+            }
+        }
+        let (num_audios, num_videos) = {
+            let Ok(mut req) = self.sections_requested.lock() else {
+                return;
+            };
+            let new = [
+                unmatched[0].saturating_sub(req[0]),
+                unmatched[1].saturating_sub(req[1]),
+            ];
+            req[0] += new[0];
+            req[1] += new[1];
+            (new[0], new[1])
+        };
+        if force || num_audios + num_videos > 0 {
+            tracing::debug!(identity = %self.identity, num_audios, num_videos, "media sections requirement");
+            self.send(Out::MediaSectionsRequirement(
+                proto::MediaSectionsRequirement {
+                    num_audios,
+                    num_videos,
+                },
+            ));
         }
     }
 
@@ -120,15 +177,46 @@ impl Participant {
         }
         let (local, ssrc) =
             DownTrack::local_track(publisher_sid, &fwd.track_sid, fwd.kind, &fwd.mime());
-        let sender = match self
-            .subscriber
-            .add_track(local.clone() as Arc<dyn TrackLocal>)
-            .await
-        {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(identity = %self.identity, "add_track: {e}");
-                return false;
+        let (sender, transceiver) = if self.single_pc {
+            // Always a new sendonly transceiver: it has no mid until the client offers a
+            // recvonly m-section for it (MediaSectionsRequirement), which webrtc-rs then
+            // matches to it. (add_track could instead grab the transceiver of one of the
+            // client's own published tracks.)
+            let _g = self.pc_lock.lock().await;
+            let init = rtc::rtp_transceiver::RTCRtpTransceiverInit {
+                direction: rtc::rtp_transceiver::RTCRtpTransceiverDirection::Sendonly,
+                streams: vec![],
+                send_encodings: vec![],
+            };
+            let t = match self
+                .subscriber
+                .add_transceiver_from_track(local.clone() as Arc<dyn TrackLocal>, Some(init))
+                .await
+            {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::warn!(identity = %self.identity, "add_transceiver_from_track: {e}");
+                    return false;
+                }
+            };
+            match t.sender().await {
+                Ok(Some(s)) => (s, Some(t)),
+                _ => {
+                    tracing::warn!(identity = %self.identity, "new transceiver has no sender");
+                    return false;
+                }
+            }
+        } else {
+            match self
+                .subscriber
+                .add_track(local.clone() as Arc<dyn TrackLocal>)
+                .await
+            {
+                Ok(s) => (s, None),
+                Err(e) => {
+                    tracing::warn!(identity = %self.identity, "add_track: {e}");
+                    return false;
+                }
             }
         };
         let d = Arc::new(DownTrack {
@@ -136,6 +224,7 @@ impl Participant {
             track_sid: fwd.track_sid.clone(),
             local: local.clone(),
             sender,
+            transceiver,
             ssrc,
             mode: Mutex::new(None),
         });
@@ -178,6 +267,11 @@ impl Participant {
         if self.closed.load(Ordering::SeqCst) {
             return false;
         }
+        let _g = if self.single_pc {
+            Some(self.pc_lock.lock().await)
+        } else {
+            None
+        };
         if let Err(e) = self.subscriber.remove_track(&d.sender).await {
             tracing::debug!(identity = %self.identity, "remove_track: {e}");
         }

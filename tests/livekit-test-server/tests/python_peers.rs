@@ -229,6 +229,8 @@ async fn http(
     (status, buf[body_at..].to_vec())
 }
 
+/// Dual peer connection mode (`/rtc`, what the agent uses): forced with `--dual-pc`, since the
+/// SDK defaults to single-PC `/rtc/v1`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_python_peers_hear_each_other_and_exchange_text_and_attributes() {
     let _g = PEERS.lock().await;
@@ -242,6 +244,7 @@ async fn two_python_peers_hear_each_other_and_exchange_text_and_attributes() {
         &url,
         &token("alice", "tones"),
         &[
+            "--dual-pc",
             "--publish-tone",
             "440",
             "--send-text",
@@ -256,6 +259,7 @@ async fn two_python_peers_hear_each_other_and_exchange_text_and_attributes() {
         &url,
         &token("bob", "tones"),
         &[
+            "--dual-pc",
             "--publish-tone",
             "660",
             "--set-attribute",
@@ -269,6 +273,8 @@ async fn two_python_peers_hear_each_other_and_exchange_text_and_attributes() {
         server.participants("tones"),
         vec!["alice".to_string(), "bob".to_string()]
     );
+    assert_eq!(server.is_single_pc("tones", "alice"), Some(false));
+    assert_eq!(server.is_single_pc("tones", "bob"), Some(false));
     let rb = finish(b).await;
     let ra = finish(a).await;
 
@@ -298,6 +304,129 @@ async fn two_python_peers_hear_each_other_and_exchange_text_and_attributes() {
     server.shutdown().await;
 }
 
+fn assert_text(report: &Value, from: &str, topic: &str, text: &str) {
+    let texts = report["text_streams"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t["participant"] == from && t["topic"] == topic && t["text"] == text),
+        "text stream {text:?} from {from} not received by {}: {texts:#?}",
+        report["identity"]
+    );
+}
+
+/// Single peer connection mode (`/rtc/v1`, the SDK's default): the client offers with its
+/// JoinRequest, the server answers; the later publisher gets its subscription through
+/// MediaSectionsRequirement + a client re-offer answered with `mid_to_track_id`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_pc_python_peers_hear_each_other_and_exchange_text() {
+    let _g = PEERS.lock().await;
+    init_tracing();
+    let server = TestServer::start(TestServerOptions::default())
+        .await
+        .expect("start");
+    let url = server.url();
+    let a = start_peer(
+        "v1-alice",
+        &url,
+        &token("v1-alice", "v1"),
+        &[
+            "--publish-tone",
+            "440",
+            "--send-text",
+            "test:hello from alice",
+            "--listen-seconds",
+            "14",
+        ],
+    )
+    .await;
+    let b = start_peer(
+        "v1-bob",
+        &url,
+        &token("v1-bob", "v1"),
+        &[
+            "--publish-tone",
+            "660",
+            "--send-text",
+            "test:hello from bob",
+            "--set-attribute",
+            "role=candidate",
+            "--listen-seconds",
+            "9",
+        ],
+    )
+    .await;
+    assert_eq!(server.is_single_pc("v1", "v1-alice"), Some(true));
+    assert_eq!(server.is_single_pc("v1", "v1-bob"), Some(true));
+    let rb = finish(b).await;
+    let ra = finish(a).await;
+    assert_tone(&rb, "v1-alice", 440.0);
+    assert_tone(&ra, "v1-bob", 660.0);
+    assert_text(&rb, "v1-alice", "test", "hello from alice");
+    assert_text(&ra, "v1-bob", "test", "hello from bob");
+    let bob = &ra["remote_participants"]["v1-bob"];
+    assert_eq!(bob["attributes"]["role"], "candidate", "{bob:#}");
+    assert!(
+        bob["left"].is_number(),
+        "alice did not see bob leave: {bob:#}"
+    );
+    wait_until("room to empty", 10, || server.participants("v1").is_empty()).await;
+    server.shutdown().await;
+}
+
+/// A single-PC (`/rtc/v1`) and a dual-PC (`/rtc`) participant in one room: media and text
+/// streams both ways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_pc_and_dual_pc_peers_interoperate() {
+    let _g = PEERS.lock().await;
+    init_tracing();
+    let server = TestServer::start(TestServerOptions::default())
+        .await
+        .expect("start");
+    let url = server.url();
+    let a = start_peer(
+        "dual",
+        &url,
+        &token("dual", "mixed"),
+        &[
+            "--dual-pc",
+            "--publish-tone",
+            "440",
+            "--send-text",
+            "test:from dual",
+            "--listen-seconds",
+            "14",
+        ],
+    )
+    .await;
+    let b = start_peer(
+        "single",
+        &url,
+        &token("single", "mixed"),
+        &[
+            "--publish-tone",
+            "660",
+            "--send-text",
+            "test:from single",
+            "--listen-seconds",
+            "9",
+        ],
+    )
+    .await;
+    assert_eq!(server.is_single_pc("mixed", "dual"), Some(false));
+    assert_eq!(server.is_single_pc("mixed", "single"), Some(true));
+    let rb = finish(b).await;
+    let ra = finish(a).await;
+    assert_tone(&rb, "dual", 440.0);
+    assert_tone(&ra, "single", 660.0);
+    assert_text(&rb, "dual", "test", "from dual");
+    assert_text(&ra, "single", "test", "from single");
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn red_is_stripped_to_opus_for_subscribers_without_red() {
     let _g = PEERS.lock().await;
@@ -315,11 +444,13 @@ async fn red_is_stripped_to_opus_for_subscribers_without_red() {
         &["--publish-tone", "440", "--listen-seconds", "11"],
     )
     .await;
+    // The stripping path needs a subscriber PC without RED: a dual-PC subscriber. (A single
+    // PC is the publisher PC, which always registers RED.)
     let b = start_peer(
         "red-sub",
         &url,
         &token("red-sub", "red"),
-        &["--listen-seconds", "8"],
+        &["--dual-pc", "--listen-seconds", "8"],
     )
     .await;
     let rb = finish(b).await;
@@ -449,18 +580,16 @@ async fn bad_tokens_are_refused_without_echoing_them() {
     )
     .await;
     assert_eq!(status, 401);
-    let (status, _) = http(
+    let (status, body) = http(
         &server,
         "GET",
-        "/rtc/v1?join_request=AAAA",
+        &format!("/rtc/v1?join_request=AAAA&access_token={bogus}"),
         &ws_headers,
         b"",
     )
     .await;
-    assert_eq!(
-        status, 404,
-        "/rtc/v1 must look absent so clients fall back to /rtc"
-    );
+    assert_eq!(status, 401, "/rtc/v1 checks the token first");
+    assert!(!String::from_utf8_lossy(&body).contains(bogus));
 
     // The real client fails cleanly too.
     let _g = PEERS.lock().await;

@@ -1,5 +1,5 @@
 //! TEST FIXTURE tests, not a product: the agent's signalling crate (livekit-signaling 0.1.8)
-//! joins the livekit-test-server, including the `/rtc/v1` → `/rtc` fallback.
+//! joins the livekit-test-server on `/rtc` (dual PC) and on `/rtc/v1` (single PC).
 
 use livekit_api::access_token::{AccessToken, VideoGrants};
 use livekit_signaling::{SignalClient, SignalOptions};
@@ -40,7 +40,7 @@ async fn join(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn livekit_signaling_joins_and_falls_back_from_v1() {
+async fn livekit_signaling_joins_on_rtc_and_on_v1() {
     let server = TestServer::start(TestServerOptions::default())
         .await
         .expect("start");
@@ -68,10 +68,25 @@ async fn livekit_signaling_joins_and_falls_back_from_v1() {
     .expect("offer");
     assert!(offer.sdp.contains("m=application"));
 
-    // single_peer_connection: /rtc/v1 answers 404, the client falls back to /rtc.
-    let (client2, join2, _events2) = join(&server, "single", true).await;
-    assert!(!client2.is_single_pc_mode_active());
+    // single_peer_connection: /rtc/v1 is served (no fallback); the server does not offer.
+    let (client2, join2, mut events2) = join(&server, "single", true).await;
+    assert!(client2.is_single_pc_mode_active());
+    assert!(!join2.subscriber_primary);
     assert_eq!(join2.other_participants.len(), 1);
+    assert!(server.is_single_pc("sig", "single").unwrap_or(false));
+    let offered = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Some(ev) = events2.recv().await {
+            if let livekit_signaling::SignalEvent::Message(m) = ev {
+                if matches!(*m, proto::signal_response::Message::Offer(_)) {
+                    return true;
+                }
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    assert!(!offered, "server offered to a single-PC client");
 
     // A bad token surfaces as an error, not a hang.
     let mut options = SignalOptions::default();

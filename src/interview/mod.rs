@@ -1,0 +1,49 @@
+//! The interviewer's pure logic: who is interviewed for what ([`model`]), which questions are
+//! asked ([`plan`]), the deterministic conversation state machine ([`flow`]), the LLM prompts
+//! ([`prompts`]), answer scoring ([`scoring`]) and the end-of-interview report ([`summary`]).
+//!
+//! Rule of the module: the LLM phrases and judges, but THE PLAN (which question, how many are
+//! left, the follow-up budget, the time budget) is ours and deterministic. Everything here is
+//! sans-IO or takes a `&dyn Llm`, so it is tested with scripted LLMs and no network.
+//!
+//! Files: `model` (application data), `language` (interview language), `lines` (fixed spoken
+//! lines, localized), `intent` (repeat / clarify requests), `injection` (prompt-injection
+//! detection), `data_block` (candidate text as escaped data), `llm` (collecting completions,
+//! JSON extraction, one-retry helper), `prompts`, `plan`, `judge` (follow-up judge), `flow`,
+//! `transcript`, `scoring`, `summary`, `brain` (the pipeline [`crate::pipeline::Brain`]),
+//! `error`.
+
+pub mod brain;
+pub mod data_block;
+pub mod error;
+pub mod flow;
+pub mod injection;
+pub mod intent;
+pub mod judge;
+pub mod language;
+pub mod lines;
+pub mod llm;
+pub mod model;
+pub mod plan;
+pub mod prompts;
+pub mod scoring;
+pub mod summary;
+pub mod transcript;
+
+#[cfg(test)]
+mod flow_tests;
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use brain::InterviewBrain;
+pub use error::InterviewError;
+pub use flow::{Action, EndReason, Flow, FlowConfig, Input, Judgement, SayKind};
+pub use language::Language;
+pub use model::{Application, Candidate, InterviewSettings, Job, VoiceGender};
+pub use plan::{PlanSource, QuestionPlan};
+pub use scoring::{score_answer, AnswerScore};
+pub use summary::{
+    idempotency_key, summarize, InterviewMeta, InterviewResult, QuestionOutcome, Recommendation,
+    Summary, SummarySource,
+};
+pub use transcript::{Speaker, TranscriptEntry};
