@@ -206,8 +206,8 @@ fn input_path_cpu() {
     println!("  (output) resample 24->48 kHz of one minute of TTS: {:?} ({:.3}% of one core, {n} samples)", d, pct(d));
 }
 
-/// 3. Memory: RSS per extra concurrent session. 100 pipelines (fake providers) each hear a
-/// spoken turn and answer it; RSS is read before and after, while all of them are alive.
+/// Memory: RSS per extra concurrent session. 100 pipelines (fake providers) each hear a spoken
+/// turn and answer it; RSS is read before and after, while all of them are alive.
 fn rss_per_session() {
     const N: usize = 100;
     let rt = match tokio::runtime::Builder::new_multi_thread()

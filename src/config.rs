@@ -543,7 +543,8 @@ impl Config {
                 format!("{:?} is not an address like 0.0.0.0:0", self.room.udp_bind),
             ));
         }
-        if !(self.worker.load_threshold > 0.0) {
+        // NaN is rejected too: it compares as neither greater nor smaller.
+        if self.worker.load_threshold.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             return Err(invalid("worker.load_threshold", "must be greater than 0"));
         }
         if format!("{}:0", self.worker.health_host)
@@ -584,7 +585,7 @@ impl Config {
             ("llm.base_url", &self.llm.base_url),
             ("tts.base_url", &self.tts.base_url),
         ] {
-            if !url.is_empty() && !(url.starts_with("http://") || url.starts_with("https://")) {
+            if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(invalid(
                     key,
                     format!("{url:?} must start with http:// or https://"),

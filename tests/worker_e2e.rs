@@ -147,6 +147,18 @@ async fn start_server() -> TestServer {
         .expect("test server")
 }
 
+/// The fixture plus an `Env` for Python peers pointed at it.
+async fn server_and_env() -> (TestServer, common::Env) {
+    let server = start_server().await;
+    let env = common::Env {
+        url: server.url(),
+        api_key: server.api_key().into(),
+        api_secret: interview_agent::config::Secret::new(server.api_secret()),
+        server: None,
+    };
+    (server, env)
+}
+
 fn agent_in(server: &TestServer, room: &str) -> bool {
     server
         .participants(room)
@@ -242,13 +254,7 @@ async fn three_rooms_at_once_fill_a_worker_and_the_fourth_goes_to_the_next() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_service_restart_keeps_the_interview_and_dispatch_recovers() {
-    let server = start_server().await;
-    let env = common::Env {
-        url: server.url(),
-        api_key: server.api_key().into(),
-        api_secret: interview_agent::config::Secret::new(server.api_secret()),
-        server: None,
-    };
+    let (server, env) = server_and_env().await;
     let w = WorkerProc::start(&server, server.api_secret(), &[]).await;
     eventually("registration", Duration::from_secs(20), || {
         registered(&server).len() == 1
@@ -319,13 +325,7 @@ async fn agent_service_restart_keeps_the_interview_and_dispatch_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_the_running_interview_then_exits_zero() {
-    let server = start_server().await;
-    let env = common::Env {
-        url: server.url(),
-        api_key: server.api_key().into(),
-        api_secret: interview_agent::config::Secret::new(server.api_secret()),
-        server: None,
-    };
+    let (server, env) = server_and_env().await;
     let w = WorkerProc::start(&server, server.api_secret(), &[]).await;
     eventually("registration", Duration::from_secs(20), || {
         registered(&server).len() == 1

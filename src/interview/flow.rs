@@ -14,7 +14,7 @@
 //! - A question is scored once, when it is complete: `Score` carries the main answer and the
 //!   follow-up answers joined.
 //! - Repeat requests repeat the current prompt verbatim. Clarification requests get a
-//!   deterministic "In other words: <question> ..." line (no LLM call on the critical path;
+//!   deterministic `"In other words: <question> ..."` line (no LLM call on the critical path;
 //!   a pipeline brain may phrase it more naturally).
 //! - Silence: the timer runs from the question (or from `AgentDoneSpeaking`, if reported) and
 //!   is paused while the candidate speaks. After `silence_timeout` (10 s): re-prompt; after

@@ -11,7 +11,8 @@
 //! detection), `data_block` (candidate text as escaped data), `llm` (collecting completions,
 //! JSON extraction, one-retry helper), `prompts`, `plan`, `judge` (follow-up judge), `flow`,
 //! `transcript`, `scoring`, `summary`, `brain` (the pipeline [`crate::pipeline::Brain`]),
-//! `error`.
+//! `error`; tests: `flow_tests`, `e2e_tests` (flow + judge + scoring + summary with a
+//! scripted LLM, showing how a session drives the module), `testing` (test LLM).
 
 pub mod brain;
 pub mod data_block;
@@ -31,6 +32,8 @@ pub mod summary;
 pub mod transcript;
 
 #[cfg(test)]
+mod e2e_tests;
+#[cfg(test)]
 mod flow_tests;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -38,10 +41,11 @@ pub(crate) mod testing;
 pub use brain::InterviewBrain;
 pub use error::InterviewError;
 pub use flow::{Action, EndReason, Flow, FlowConfig, Input, Judgement, SayKind};
+pub use judge::{judge_answer, judge_or_unavailable};
 pub use language::Language;
 pub use model::{Application, Candidate, InterviewSettings, Job, VoiceGender};
 pub use plan::{PlanSource, QuestionPlan};
-pub use scoring::{score_answer, AnswerScore};
+pub use scoring::{score_answer, score_outcome, AnswerScore};
 pub use summary::{
     idempotency_key, summarize, InterviewMeta, InterviewResult, QuestionOutcome, Recommendation,
     Summary, SummarySource,

@@ -5,6 +5,7 @@
 //! instructions. Requests differ between two answers ONLY inside the `<answer>` block.
 
 use super::data_block::block;
+use super::injection;
 use super::language::Language;
 use super::summary::QuestionOutcome;
 use crate::providers::{ChatMessage, LlmRequest};
@@ -133,7 +134,8 @@ pub fn summary_request(job_title: &str, outcomes: &[QuestionOutcome]) -> LlmRequ
         .map(|o| {
             serde_json::json!({
                 "question": o.question,
-                "answer": o.answer,
+                // Scores are fixed already; the summary writer never sees injected text.
+                "answer": injection::sanitize(&o.answer).unwrap_or_else(|| o.answer.clone()),
                 "score": o.score.as_ref().map(|s| s.score),
                 "key_points": o.score.as_ref().map(|s| s.key_points.clone()),
                 "improvement_areas": o.score.as_ref().map(|s| s.improvement_areas.clone()),

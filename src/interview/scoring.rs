@@ -1,5 +1,5 @@
 //! Scoring one answer: a separate LLM call per question with STRICT JSON output
-//! ([`SCORE_FORMAT`](super::prompts::SCORE_FORMAT)), validated (score an integer 1-10,
+//! ([`SCORE_FORMAT`]), validated (score an integer 1-10,
 //! confidence 0-1, string arrays; evidence quotes that are not in the answer after
 //! normalisation are dropped), retried ONCE with a format reminder, else an error (the caller
 //! records the answer as unscored).
@@ -8,6 +8,8 @@
 //! in addition a deterministic check flags injection patterns (`injection_attempt: true`,
 //! for the hiring team) and the offending sentences are removed before scoring, so an
 //! attempt can never raise the score.
+//!
+//! [`SCORE_FORMAT`]: super::prompts::SCORE_FORMAT
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +17,7 @@ use super::error::InterviewError;
 use super::injection;
 use super::llm::{complete_validated, extract_json};
 use super::prompts::{scoring_request, SCORE_FORMAT};
+use super::summary::QuestionOutcome;
 use crate::providers::Llm;
 
 /// Quotes shorter than this (normalized chars) prove nothing and are dropped.
@@ -56,6 +59,31 @@ pub async fn score_answer(
     .await?;
     score.injection_attempt = injection_attempt;
     Ok(score)
+}
+
+/// Score the flow's `Score` action into a [`QuestionOutcome`]; a failure leaves it unscored
+/// with the reason in `scoring_error`.
+pub async fn score_outcome(
+    llm: &dyn Llm,
+    job_title: &str,
+    question_index: usize,
+    question: &str,
+    answer: &str,
+) -> QuestionOutcome {
+    let (score, scoring_error) = match score_answer(llm, job_title, question, answer).await {
+        Ok(s) => (Some(s), None),
+        Err(e) => {
+            tracing::warn!(error = %e, question_index, "answer left unscored");
+            (None, Some(e.to_string()))
+        }
+    };
+    QuestionOutcome {
+        index: question_index,
+        question: question.to_string(),
+        answer: answer.to_string(),
+        score,
+        scoring_error,
+    }
 }
 
 /// Strict validation of one scoring reply against the answer it scored.

@@ -83,6 +83,9 @@ enum Flow {
     Stop(String),
 }
 
+/// An encoded packet waiting for its data channel, whether it is reliable, and who to tell.
+type PendingData = (Vec<u8>, bool, Option<oneshot::Sender<Result<(), RoomError>>>);
+
 /// Packets waiting for the publisher's data channel to open (bounded).
 const MAX_PENDING_DATA: usize = 1024;
 
@@ -117,11 +120,7 @@ pub(crate) struct Engine {
     streams: HashMap<String, FrameSender>,
     unresolved: Vec<Arc<dyn TrackRemote>>,
     reassembler: Reassembler,
-    pending_data: Vec<(
-        Vec<u8>,
-        bool,
-        Option<oneshot::Sender<Result<(), RoomError>>>,
-    )>,
+    pending_data: Vec<PendingData>,
     events: mpsc::Sender<RoomEvent>,
     cmd_rx: mpsc::Receiver<Command>,
 }

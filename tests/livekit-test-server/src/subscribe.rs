@@ -101,6 +101,12 @@ impl Participant {
             .map(|m| m.values().cloned().collect())
             .unwrap_or_default();
         for (d, f) in subs {
+            if let Some(t) = &d.transceiver {
+                // Single PC: not negotiated until a client offer gave it an m-section.
+                if !matches!(t.mid().await, Ok(Some(_))) {
+                    continue;
+                }
+            }
             let had = d.mode.lock().map(|m| m.is_some()).unwrap_or(false);
             let mode = d.resolve_mode(&f.mime()).await;
             if !had {

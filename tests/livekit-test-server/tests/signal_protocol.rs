@@ -266,3 +266,170 @@ async fn dropped_signal_without_resume_removes_participant() {
     assert_eq!(l.action, proto::leave_request::Action::Reconnect as i32);
     server.shutdown().await;
 }
+
+/// `join_request` for `/rtc/v1`: base64url of a WrappedJoinRequest, gzip like livekit-signaling.
+fn v1_param(jr: &proto::JoinRequest, gzip: bool) -> String {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    let raw = jr.encode_to_vec();
+    let (join_request, compression) = if gzip {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(&raw).expect("gzip");
+        (
+            enc.finish().expect("gzip"),
+            proto::wrapped_join_request::Compression::Gzip as i32,
+        )
+    } else {
+        (raw, proto::wrapped_join_request::Compression::None as i32)
+    };
+    let wrapped = proto::WrappedJoinRequest {
+        join_request,
+        compression,
+    };
+    base64::engine::general_purpose::URL_SAFE.encode(wrapped.encode_to_vec())
+}
+
+/// HTTP status of a WebSocket upgrade to `path_and_query` (101 when it succeeds).
+async fn upgrade_status(server: &TestServer, path_and_query: &str) -> u16 {
+    let url = format!("{}{path_and_query}", server.url());
+    match tokio_tungstenite::connect_async(url).await {
+        Ok((mut ws, resp)) => {
+            let _ = ws.close(None).await;
+            resp.status().as_u16()
+        }
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => resp.status().as_u16(),
+        Err(e) => panic!("unexpected websocket error: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v1_join_request_errors_join_and_resume() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start(TestServerOptions::default())
+        .await
+        .expect("start");
+    let good = token("v1", "v1room", false);
+    let jr = proto::JoinRequest {
+        connection_settings: Some(proto::ConnectionSettings {
+            auto_subscribe: true,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let param = v1_param(&jr, true);
+
+    // Token first (401), then the join request (400), like livekit-server.
+    let wrong = AccessToken::with_api_key("devkey", "wrong-secret")
+        .with_identity("m")
+        .with_grants(VideoGrants {
+            room_join: true,
+            room: "v1room".into(),
+            ..Default::default()
+        })
+        .to_jwt()
+        .expect("token");
+    assert_eq!(
+        upgrade_status(
+            &server,
+            &format!("/rtc/v1?join_request={param}&access_token={wrong}")
+        )
+        .await,
+        401
+    );
+    assert_eq!(
+        upgrade_status(&server, &format!("/rtc/v1?join_request={param}")).await,
+        401
+    );
+    for bad in ["AAAA", "%25%25%25", "not*base64", ""] {
+        assert_eq!(
+            upgrade_status(
+                &server,
+                &format!("/rtc/v1?join_request={bad}&access_token={good}")
+            )
+            .await,
+            400,
+            "join_request={bad:?}"
+        );
+    }
+    assert_eq!(
+        upgrade_status(&server, &format!("/rtc/v1?access_token={good}")).await,
+        400,
+        "missing join_request"
+    );
+    let not_gzip = {
+        use base64::Engine as _;
+        let w = proto::WrappedJoinRequest {
+            join_request: b"definitely not gzip".to_vec(),
+            compression: proto::wrapped_join_request::Compression::Gzip as i32,
+        };
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(w.encode_to_vec())
+    };
+    assert_eq!(
+        upgrade_status(
+            &server,
+            &format!("/rtc/v1?join_request={not_gzip}&access_token={good}")
+        )
+        .await,
+        400
+    );
+    assert!(server.participants("v1room").is_empty());
+
+    // A plain GET (no upgrade) is 404, as on livekit-server.
+    let mut s = TcpStream::connect(server.local_addr()).await.expect("tcp");
+    s.write_all(b"GET /rtc/v1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
+    assert!(
+        String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 404"),
+        "{}",
+        String::from_utf8_lossy(&buf)
+    );
+
+    // Join (gzip): single PC, so not subscriber_primary and no server offer.
+    let url = format!(
+        "{}/rtc/v1?join_request={param}&access_token={good}",
+        server.url()
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("v1 join");
+    let Out::Join(join) = expect(&mut ws, "join", |m| matches!(m, Out::Join(_))).await else {
+        unreachable!()
+    };
+    assert!(!join.subscriber_primary);
+    let sid = join.participant.expect("participant").sid;
+    assert_eq!(server.is_single_pc("v1room", "v1"), Some(true));
+
+    // Resume on v1 (uncompressed JoinRequest with reconnect + participant_sid).
+    drop(ws);
+    let resume = proto::JoinRequest {
+        reconnect: true,
+        participant_sid: sid.clone(),
+        ..Default::default()
+    };
+    let url = format!(
+        "{}/rtc/v1?join_request={}&access_token={good}",
+        server.url(),
+        v1_param(&resume, false)
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("v1 resume");
+    expect(&mut ws, "reconnect response", |m| {
+        matches!(m, Out::Reconnect(_))
+    })
+    .await;
+    assert_eq!(server.participants("v1room"), vec!["v1".to_string()]);
+    send(&mut ws, In::Leave(proto::LeaveRequest::default())).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !server.participants("v1room").is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "participant not removed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.shutdown().await;
+}
