@@ -549,3 +549,72 @@ async fn a_panicking_session_fails_its_job_only() {
         .expect("no panic");
     assert!(res.is_ok(), "{res:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explicit_dispatch_over_twirp_and_automatic_dispatch_of_new_rooms() {
+    use livekit_api::services::agent_dispatch::AgentDispatchClient;
+    use livekit_api::services::room::{CreateRoomOptions, RoomClient};
+    let server = start_server().await;
+    let named = WorkerProc::start(&server, server.api_secret(), &[]).await;
+    // A second worker registered without a name: LiveKit sends it into every new room.
+    let mut unnamed = Command::new(env!("CARGO_BIN_EXE_interview-agent"))
+        .current_dir(std::env::temp_dir())
+        .env("LIVEKIT_URL", server.url())
+        .env("LIVEKIT_API_KEY", server.api_key())
+        .env("LIVEKIT_API_SECRET", server.api_secret())
+        .args([
+            "start",
+            "--agent-name",
+            "",
+            "--health-port",
+            "0",
+            "--session",
+            "echo",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn unnamed worker");
+    eventually("both workers", Duration::from_secs(20), || {
+        registered(&server).len() == 2
+    })
+    .await;
+
+    // Explicit: the same Twirp call a hiring backend makes (examples/create_dispatch.rs).
+    let room = common::room_name("interview-twirp");
+    let host = server.http_url();
+    let d = AgentDispatchClient::with_api_key(&host, server.api_key(), server.api_secret())
+        .create_dispatch(proto::CreateAgentDispatchRequest {
+            agent_name: AGENT.into(),
+            room: room.clone(),
+            metadata: r#"{"applicationId":"7"}"#.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("CreateDispatch");
+    assert_eq!(d.agent_name, AGENT);
+    eventually("the named agent", Duration::from_secs(30), || {
+        server.jobs().iter().any(|j| {
+            j.room == room && j.agent_name == AGENT && j.metadata.contains("applicationId")
+        }) && agent_in(&server, &room)
+    })
+    .await;
+
+    // Automatic: a room created through RoomService gets the unnamed worker.
+    let auto_room = common::room_name("interview-42");
+    RoomClient::with_api_key(&host, server.api_key(), server.api_secret())
+        .create_room(&auto_room, CreateRoomOptions::default())
+        .await
+        .expect("CreateRoom");
+    eventually("the automatic agent", Duration::from_secs(30), || {
+        server
+            .jobs()
+            .iter()
+            .any(|j| j.room == auto_room && j.agent_name.is_empty())
+            && agent_in(&server, &auto_room)
+    })
+    .await;
+    let _ = unnamed.start_kill();
+    drop(named);
+}
