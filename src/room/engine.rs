@@ -62,6 +62,9 @@ enum DcKind {
 
 struct DcEvent {
     generation: u64,
+    /// Our own (publisher) channel, as opposed to one the server opened on the subscriber
+    /// connection with the same label.
+    publisher: bool,
     label: String,
     kind: DcKind,
 }
@@ -84,7 +87,11 @@ enum Flow {
 }
 
 /// An encoded packet waiting for its data channel, whether it is reliable, and who to tell.
-type PendingData = (Vec<u8>, bool, Option<oneshot::Sender<Result<(), RoomError>>>);
+type PendingData = (
+    Vec<u8>,
+    bool,
+    Option<oneshot::Sender<Result<(), RoomError>>>,
+);
 
 /// Packets waiting for the publisher's data channel to open (bounded).
 const MAX_PENDING_DATA: usize = 1024;
@@ -204,13 +211,13 @@ impl Engine {
         self.open_channels.clear();
         for dc in [reliable, lossy] {
             let label = dc.label().await.unwrap_or_default();
-            self.spawn_channel_reader(dc.clone(), label.clone());
+            self.spawn_channel_reader(dc.clone(), label.clone(), true);
             self.pub_channels.insert(label, dc);
         }
         Ok(())
     }
 
-    fn spawn_channel_reader(&self, dc: Arc<dyn DataChannel>, label: String) {
+    fn spawn_channel_reader(&self, dc: Arc<dyn DataChannel>, label: String, publisher: bool) {
         let tx = self.dc_tx.clone();
         let generation = self.generation;
         tokio::spawn(async move {
@@ -225,6 +232,7 @@ impl Engine {
                 if tx
                     .send(DcEvent {
                         generation,
+                        publisher,
                         label: label.clone(),
                         kind,
                     })
@@ -793,7 +801,7 @@ impl Engine {
             PcEvent::Track(track) => self.on_remote_track(track).await,
             PcEvent::DataChannel(dc) => {
                 let label = dc.label().await.unwrap_or_default();
-                self.spawn_channel_reader(dc, label);
+                self.spawn_channel_reader(dc, label, false);
             }
         }
         Flow::Continue
@@ -805,14 +813,16 @@ impl Engine {
         }
         match d.kind {
             DcKind::Open => {
-                if self.pub_channels.contains_key(&d.label)
+                if d.publisher
+                    && self.pub_channels.contains_key(&d.label)
                     && !self.open_channels.contains(&d.label)
                 {
                     self.open_channels.push(d.label);
                     self.flush_data().await;
                 }
             }
-            DcKind::Closed => self.open_channels.retain(|l| l != &d.label),
+            DcKind::Closed if d.publisher => self.open_channels.retain(|l| l != &d.label),
+            DcKind::Closed => {}
             DcKind::Message(bytes) => match self.reassembler.push(&bytes) {
                 Some(Incoming::User {
                     identity,
