@@ -83,7 +83,7 @@ pub enum Command {
         /// Media diagnostic instead of the voice agent: play back what is heard after a delay.
         #[arg(long)]
         echo: bool,
-        /// Echo delay in milliseconds (default from agent.toml [echo] delay_ms).
+        /// Echo delay in milliseconds (default: `echo.delay_ms` in agent.toml).
         #[arg(long)]
         echo_delay_ms: Option<u64>,
         /// Also send a sine tone at this frequency (Hz), for one-way checks.
