@@ -14,6 +14,13 @@ use tokio::sync::mpsc;
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// The agent side: our room client joining as "agent".
+async fn join_agent(env: &Env, room: &str) -> (Room, mpsc::Receiver<RoomEvent>) {
+    Room::connect(&env.url, &env.token(room, "agent"), RoomOptions::default())
+        .await
+        .expect("agent joins")
+}
+
 /// Next event matching `pick`, failing the test after `WAIT`.
 async fn wait_for<T>(
     events: &mut mpsc::Receiver<RoomEvent>,
@@ -106,10 +113,7 @@ async fn tones_both_ways_attributes_and_text_streams() {
     )
     .await;
 
-    let (agent, mut events) =
-        Room::connect(&env.url, &env.token(&room, "agent"), RoomOptions::default())
-            .await
-            .expect("agent joins");
+    let (agent, mut events) = join_agent(&env, &room).await;
     let voice = agent.publish_audio("agent-voice").await.expect("publish");
     let player = play_tone(voice, 660.0, 7);
     agent
@@ -173,10 +177,7 @@ async fn tones_both_ways_attributes_and_text_streams() {
 async fn text_from_the_python_peer_reaches_the_agent() {
     let env = Env::start().await;
     let room = common::room_name("text");
-    let (agent, mut events) =
-        Room::connect(&env.url, &env.token(&room, "agent"), RoomOptions::default())
-            .await
-            .expect("agent joins");
+    let (agent, mut events) = join_agent(&env, &room).await;
     let peer = PyPeer::spawn(
         &env,
         &room,
@@ -211,10 +212,7 @@ async fn text_from_the_python_peer_reaches_the_agent() {
 async fn video_is_ignored_and_a_leaving_peer_ends_its_stream() {
     let env = Env::start().await;
     let room = common::room_name("leave");
-    let (agent, mut events) =
-        Room::connect(&env.url, &env.token(&room, "agent"), RoomOptions::default())
-            .await
-            .expect("agent joins");
+    let (agent, mut events) = join_agent(&env, &room).await;
     let peer = PyPeer::spawn(
         &env,
         &room,
@@ -291,10 +289,7 @@ async fn rejoins_after_the_signal_connection_drops_and_audio_continues() {
         ],
     )
     .await;
-    let (agent, mut events) =
-        Room::connect(&env.url, &env.token(&room, "agent"), RoomOptions::default())
-            .await
-            .expect("agent joins");
+    let (agent, mut events) = join_agent(&env, &room).await;
     let voice = agent.publish_audio("agent-voice").await.expect("publish");
     let mut stream = subscribed_audio(&mut events, "candidate").await;
     collect(&mut stream, 10, 0.5).await;
