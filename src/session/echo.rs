@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::audio::{AudioFrame, SampleRate, FRAME_DURATION, SAMPLES_PER_FRAME_48K};
-use crate::room::{LocalAudioTrack, Room, RoomError, RoomEvent};
+use crate::room::{Room, RoomError, RoomEvent};
 
 #[derive(Debug, Clone)]
 pub struct EchoOptions {
@@ -151,19 +151,6 @@ fn mix_due(
         .map(|v| v.clamp(i16::MIN as i32, i16::MAX as i32) as i16)
         .collect();
     AudioFrame::new(samples, SampleRate::HZ_48000)
-}
-
-/// Convenience for callers that already hold a published track (tests, tone mode).
-pub async fn play_frames(
-    voice: &mut LocalAudioTrack,
-    frames: impl IntoIterator<Item = AudioFrame>,
-) -> Result<(), RoomError> {
-    let mut ticker = tokio::time::interval(FRAME_DURATION);
-    for f in frames {
-        ticker.tick().await;
-        voice.capture_frame(&f).await?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

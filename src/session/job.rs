@@ -2,7 +2,7 @@
 //! the [`SessionRunner`] trait the worker calls for every assignment. Until the interviewer
 //! lands, the runner is the media diagnostic (echo) so dispatch can be proven end to end.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -133,7 +133,7 @@ async fn watch_humans(
     done: CancellationToken,
     grace: Duration,
 ) {
-    let mut humans: HashMap<String, ()> = HashMap::new();
+    let mut humans: HashSet<String> = HashSet::new();
     let mut seen_any = false;
     let mut empty_since: Option<tokio::time::Instant> = None;
     loop {
@@ -151,7 +151,7 @@ async fn watch_humans(
         };
         match &ev {
             RoomEvent::ParticipantConnected(p) if !p.is_agent => {
-                humans.insert(p.identity.clone(), ());
+                humans.insert(p.identity.clone());
                 seen_any = true;
                 empty_since = None;
             }
