@@ -166,7 +166,11 @@ async fn the_agent_hears_the_candidate_and_answers_with_real_engines() {
         })
         .unwrap_or_else(|| panic!("no user transcript: {report}"));
     let heard = user["text"].as_str().unwrap_or("").to_lowercase();
-    assert!(heard.contains("rust"), "the agent heard {heard:?}");
+    // Whisper tiny.en hears "Rust" as "rest" on some CPUs; these words it gets everywhere.
+    assert!(
+        heard.contains("experience") && heard.contains("distributed"),
+        "the agent heard {heard:?}"
+    );
     assert_eq!(user["attributes"]["lk.transcription_final"], "true");
     assert!(!user["attributes"]["lk.transcribed_track_id"]
         .as_str()

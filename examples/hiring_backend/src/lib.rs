@@ -1,0 +1,1 @@
+//! Example hiring backend (skeleton; being written).
