@@ -5,6 +5,7 @@
 //! `config`, `error`, `telemetry` are leaves.
 
 pub mod audio;
+pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod error;
