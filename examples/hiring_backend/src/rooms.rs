@@ -1,0 +1,185 @@
+//! The interview room flow: `createInterviewRoom` (numbered room, 6-digit password stored
+//! bcrypt-hashed, LiveKit room + agent dispatch, password delivery) and `getRoomToken`
+//! (rate limit, expiry, password check, LiveKit token for the candidate).
+
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::Mutex;
+
+use crate::clock::{rfc3339_ms, Clock};
+use crate::livekit::LiveKit;
+use crate::notifier::{Delivery, RoomNotification};
+use crate::store::{RoomRecord, Store};
+use crate::BackendError;
+
+/// A created interview room.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreatedRoom {
+    pub room_name: String,
+    pub expires_at_ms: u64,
+}
+
+/// What a candidate needs to join: the room, a LiveKit token and the LiveKit URL.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    pub room_name: String,
+    pub token: String,
+    pub url: String,
+}
+
+/// Password rules (from [`crate::BackendOptions`]).
+pub(crate) struct PasswordPolicy {
+    pub ttl: Duration,
+    pub max_attempts: u32,
+    pub window: Duration,
+    pub bcrypt_cost: u32,
+}
+
+pub(crate) struct Rooms {
+    store: Store,
+    livekit: Option<LiveKit>,
+    delivery: Delivery,
+    policy: PasswordPolicy,
+    clock: Clock,
+    /// Serializes room creation, so concurrent calls for one application cannot pick the
+    /// same room number.
+    creating: Mutex<()>,
+}
+
+fn duration_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A uniformly random 6-digit password, leading zeros allowed.
+fn new_password() -> String {
+    format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32))
+}
+
+/// Runs blocking work (bcrypt) off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, BackendError> + Send + 'static,
+) -> Result<T, BackendError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| BackendError::Internal(format!("worker thread: {e}")))?
+}
+
+impl Rooms {
+    pub(crate) fn new(
+        store: Store,
+        livekit: Option<LiveKit>,
+        delivery: Delivery,
+        policy: PasswordPolicy,
+        clock: Clock,
+    ) -> Rooms {
+        Rooms {
+            store,
+            livekit,
+            delivery,
+            policy,
+            clock,
+            creating: Mutex::new(()),
+        }
+    }
+
+    /// Creates room `interview-{id}-{n}` with a fresh password (which invalidates the
+    /// application's older ones) and delivers the password to the candidate. A LiveKit
+    /// failure records nothing; a delivery failure leaves the room recorded (its password
+    /// is then unknown to anyone: create another room).
+    pub(crate) async fn create_room(
+        &self,
+        application_id: &str,
+    ) -> Result<CreatedRoom, BackendError> {
+        let app = self.store.require_application(application_id)?;
+        let creating = self.creating.lock().await;
+        let seq = self.store.room_count(application_id)? + 1;
+        let room_name = format!("interview-{application_id}-{seq}");
+        let password = new_password();
+        let cost = self.policy.bcrypt_cost;
+        let to_hash = password.clone();
+        let password_hash = blocking(move || Ok(bcrypt::hash(to_hash, cost)?)).await?;
+        if let Some(lk) = &self.livekit {
+            lk.create_room_and_dispatch(&room_name, application_id)
+                .await?;
+        }
+        let created_at_ms = self.clock.now_ms();
+        let expires_at_ms = created_at_ms.saturating_add(duration_ms(self.policy.ttl));
+        self.store.insert_room(&RoomRecord {
+            room_name: room_name.clone(),
+            application_id: application_id.to_string(),
+            seq,
+            password_hash,
+            created_at_ms,
+            expires_at_ms,
+        })?;
+        drop(creating);
+        tracing::info!(application = application_id, room = %room_name, livekit = self.livekit.is_some(), "interview room created");
+        self.delivery
+            .send(&RoomNotification {
+                application_id: application_id.to_string(),
+                room_name: room_name.clone(),
+                password,
+                expires_at: rfc3339_ms(expires_at_ms),
+                candidate_email: app.candidate_email,
+                candidate_phone: app.candidate_phone,
+            })
+            .await?;
+        Ok(CreatedRoom {
+            room_name,
+            expires_at_ms,
+        })
+    }
+
+    /// Checks `password` against the application's latest room and issues a LiveKit token
+    /// for it. Failed attempts are rate limited per application.
+    pub(crate) async fn room_token(
+        &self,
+        application_id: &str,
+        password: &str,
+    ) -> Result<IssuedToken, BackendError> {
+        let app = self.store.require_application(application_id)?;
+        let now_ms = self.clock.now_ms();
+        let Some(attempt) = self.store.begin_attempt(
+            application_id,
+            now_ms,
+            duration_ms(self.policy.window),
+            self.policy.max_attempts,
+        )?
+        else {
+            tracing::warn!(application = application_id, "room password rate limited");
+            return Err(BackendError::TooManyAttempts);
+        };
+        // Until it turns out right, this attempt counts as a failure.
+        let room = match self.store.latest_room(application_id)? {
+            Some(room) => room,
+            None => {
+                self.store.forget_attempt(attempt)?;
+                return Err(BackendError::NoRoom(application_id.to_string()));
+            }
+        };
+        if now_ms >= room.expires_at_ms {
+            self.store.forget_attempt(attempt)?;
+            return Err(BackendError::PasswordExpired);
+        }
+        let (given, hash) = (password.to_string(), room.password_hash.clone());
+        let right = blocking(move || Ok(bcrypt::verify(given, &hash)?)).await?;
+        if !right {
+            tracing::info!(application = application_id, "wrong room password");
+            return Err(BackendError::WrongPassword);
+        }
+        self.store.forget_attempt(attempt)?;
+        let lk = self
+            .livekit
+            .as_ref()
+            .ok_or(BackendError::LiveKitNotConfigured(
+                "room tokens are signed with the LiveKit API key",
+            ))?;
+        let token = lk.candidate_token(&room.room_name, application_id, &app.candidate_name)?;
+        Ok(IssuedToken {
+            room_name: room.room_name,
+            token,
+            url: lk.url().to_string(),
+        })
+    }
+}

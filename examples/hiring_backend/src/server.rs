@@ -1,0 +1,202 @@
+//! The HTTP server: routes (`POST /graphql` behind the optional bearer token,
+//! `POST /livekit/webhook`, `GET /healthz`), [`start`] and the [`RunningBackend`] handle.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::livekit::LiveKit;
+use crate::notifier::Delivery;
+use crate::rooms::{PasswordPolicy, Rooms};
+use crate::schema::{build_schema, Backend, BackendSchema};
+use crate::store::Store;
+use crate::webhook::{self, WebhookState};
+use crate::{BackendError, BackendOptions};
+
+/// How long [`RunningBackend::shutdown`] lets in-flight requests finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// A backend serving in the background on the current tokio runtime. Dropping it also stops
+/// the server (gracefully, without waiting); [`RunningBackend::shutdown`] waits.
+pub struct RunningBackend {
+    addr: SocketAddr,
+    store: Store,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl RunningBackend {
+    /// The address it listens on (the real port when `bind` asked for port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/graphql`
+    pub fn graphql_url(&self) -> String {
+        format!("{}/graphql", self.url())
+    }
+
+    /// The database (a cheap clone sharing the connection).
+    pub fn store(&self) -> Store {
+        self.store.clone()
+    }
+
+    /// Stops listening (the port is free when this returns), lets in-flight requests finish
+    /// for up to 5 s, and returns once the server task ended.
+    pub async fn shutdown(self) {
+        let RunningBackend { stop, mut task, .. } = self;
+        let _ = stop.send(());
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+            .await
+            .is_err()
+        {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+/// Opens the database, binds `opts.bind` and serves in the background.
+pub async fn start(opts: BackendOptions) -> Result<RunningBackend, BackendError> {
+    if !(4..=31).contains(&opts.bcrypt_cost) {
+        return Err(BackendError::InvalidInput(format!(
+            "bcrypt cost must be 4..=31 (got {})",
+            opts.bcrypt_cost
+        )));
+    }
+    let store = Store::open(opts.db_path.as_deref(), opts.clock.clone())?;
+    let livekit = opts.livekit.clone().map(LiveKit::new);
+    let receiver = livekit.as_ref().map(|lk| Arc::new(lk.webhook_receiver()));
+    let rooms = Rooms::new(
+        store.clone(),
+        livekit,
+        Delivery::new(opts.notifier.clone())?,
+        PasswordPolicy {
+            ttl: opts.password_ttl,
+            max_attempts: opts.max_password_attempts,
+            window: opts.attempt_window,
+            bcrypt_cost: opts.bcrypt_cost,
+        },
+        opts.clock.clone(),
+    );
+    let schema = build_schema(Arc::new(Backend {
+        store: store.clone(),
+        rooms,
+    }));
+    let app = router(
+        schema,
+        WebhookState {
+            store: store.clone(),
+            receiver,
+        },
+        opts.api_token.clone().filter(|t| !t.is_empty()),
+    );
+
+    let listener = bind(opts.bind)?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            // A dropped RunningBackend stops the server too.
+            let _ = stopped.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!("hiring backend server failed: {e}");
+        }
+    });
+    tracing::info!(%addr, auth = opts.api_token.is_some(), livekit = opts.livekit.is_some(), "hiring backend listening");
+    Ok(RunningBackend {
+        addr,
+        store,
+        stop,
+        task,
+    })
+}
+
+/// SO_REUSEADDR, so a restart can bind the port again right away.
+fn bind(addr: SocketAddr) -> Result<TcpListener, BackendError> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    Ok(socket.listen(1024)?)
+}
+
+fn router(schema: BackendSchema, hooks: WebhookState, api_token: Option<String>) -> Router {
+    let graphql = Router::new()
+        .route("/graphql", post(graphql))
+        .with_state(schema)
+        .route_layer(middleware::from_fn_with_state(
+            Arc::new(api_token),
+            require_token,
+        ));
+    let webhooks = Router::new()
+        .route("/livekit/webhook", post(webhook::receive))
+        .with_state(hooks);
+    Router::new()
+        .merge(graphql)
+        .merge(webhooks)
+        .route("/healthz", get(|| async { "ok\n" }))
+}
+
+async fn graphql(State(schema): State<BackendSchema>, req: GraphQLRequest) -> GraphQLResponse {
+    schema.execute(req.into_inner()).await.into()
+}
+
+/// With a token configured: 401 and a GraphQL-style error body unless the request carries
+/// `Authorization: Bearer <token>`.
+async fn require_token(
+    State(token): State<Arc<Option<String>>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if let Some(expected) = token.as_deref() {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let ok = given.is_some_and(|g| constant_time_eq(g.as_bytes(), expected.as_bytes()));
+        if !ok {
+            let message = if given.is_none() {
+                "missing bearer token (send Authorization: Bearer <token>)"
+            } else {
+                "invalid bearer token"
+            };
+            let body = serde_json::json!({
+                "data": null,
+                "errors": [{ "message": message, "extensions": { "code": "UNAUTHENTICATED" } }]
+            });
+            let mut res = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return res;
+        }
+    }
+    next.run(req).await
+}
+
+/// Compares without an early exit on the first differing byte.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
