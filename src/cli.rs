@@ -8,7 +8,11 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::{Config, Overrides};
 use crate::error::Error;
 use crate::room::{Room, RoomOptions};
-use crate::session::{run_echo, EchoOptions, EchoRunner, JobSpec, SessionRunner, VoiceRunner};
+use crate::backend::{BackendClient, BackendOptions};
+use crate::providers::RetryPolicy;
+use crate::session::{
+    run_echo, EchoOptions, EchoRunner, InterviewRunner, JobSpec, SessionRunner, VoiceRunner,
+};
 use crate::telemetry::{self, LogFormat};
 use crate::token::join_token;
 use crate::worker::{self, WorkerOptions};
@@ -69,6 +73,18 @@ pub struct WorkerArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run a whole interview on this machine: the bundled LiveKit test server, the example
+    /// hiring backend, the local AI stack (or OpenAI with OPENAI_API_KEY), this agent and a
+    /// scripted candidate. Prints the conversation and the scorecard. (scripts/demo.sh sets up
+    /// and runs this.)
+    Demo {
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout_secs: u64,
+        /// Also write the stored result (JSON) here.
+        #[arg(long)]
+        result: Option<PathBuf>,
+    },
     /// Run the agent worker (production): register with LiveKit and take dispatched interviews.
     Start(WorkerArgs),
     /// Run the worker with development defaults: ws://localhost:7880, devkey/secret, pretty
@@ -92,6 +108,12 @@ pub enum Command {
         /// Leave after this many seconds (default: run until Ctrl-C / SIGTERM).
         #[arg(long)]
         duration_secs: Option<u64>,
+        /// "interview" (default; needs `[backend] url`), "voice" (free conversation).
+        #[arg(long)]
+        session: Option<String>,
+        /// Job metadata JSON, as a dispatch would carry it, e.g. '{"applicationId": "42"}'.
+        #[arg(long)]
+        metadata: Option<String>,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -203,16 +225,30 @@ async fn run_worker(cli: &Cli, args: &WorkerArgs, dev: bool) -> Result<(), Error
         drain_timeout: Duration::from_secs(config.worker.drain_timeout_secs),
         ..WorkerOptions::default()
     };
-    let runner = session_runner(&config)?;
-    worker::run(opts, runner, signal_channel(), |h| {
+    let stop = CancellationToken::new();
+    let runner = session_runner(&config, &stop)?;
+    let result = worker::run(opts, runner, signal_channel(), |h| {
         println!("health on http://{}", h.health_addr);
     })
-    .await?;
+    .await;
+    stop.cancel();
+    result?;
     Ok(())
 }
 
-/// The session each job runs, from `voice.session`.
-fn session_runner(config: &Config) -> Result<Arc<dyn SessionRunner>, Error> {
+/// The session each job runs, from `voice.session`. The interviewer also starts delivering
+/// any unsent results in its spool (now, then every `interview.redeliver_secs`) until `stop`.
+fn session_runner(
+    config: &Config,
+    stop: &CancellationToken,
+) -> Result<Arc<dyn SessionRunner>, Error> {
+    if config.voice.session == "interview" {
+        let runner = Arc::new(interview_runner(config)?);
+        let (r, stop) = (runner.clone(), stop.clone());
+        let every = Duration::from_secs(config.interview.redeliver_secs.max(10));
+        tokio::spawn(async move { r.redeliver_loop(every, stop).await });
+        return Ok(runner);
+    }
     if config.voice.session == "echo" {
         return Ok(Arc::new(EchoRunner {
             room_options: RoomOptions::from_config(&config.room),
@@ -225,8 +261,48 @@ fn session_runner(config: &Config) -> Result<Arc<dyn SessionRunner>, Error> {
     Ok(Arc::new(runner))
 }
 
+/// The interviewer with the GraphQL backend from `[backend]`.
+pub fn interview_runner(config: &Config) -> Result<InterviewRunner, Error> {
+    if config.backend.url.trim().is_empty() {
+        return Err(Error::Other(
+            "backend.url is not set (INTERVIEW_BACKEND_URL): the interviewer needs the hiring \
+             backend's GraphQL endpoint. Use --session voice for a free conversation without one."
+                .into(),
+        ));
+    }
+    config.require_ai_key()?;
+    let backend = Arc::new(
+        BackendClient::new(BackendOptions {
+            url: config.backend.url.clone(),
+            token: (!config.backend.token.is_empty()).then(|| config.backend.token.clone()),
+            timeout: Duration::from_millis(config.backend.timeout_ms),
+            retry: RetryPolicy {
+                max_attempts: config.backend.attempts,
+                ..BackendOptions::default().retry
+            },
+            ..BackendOptions::default()
+        })
+        .map_err(|e| Error::Other(e.to_string()))?,
+    );
+    InterviewRunner::from_config(config, backend.clone(), backend)
+        .map_err(|e| Error::Other(e.to_string()))
+}
+
 pub async fn run(cli: Cli) -> Result<(), Error> {
     match &cli.command {
+        Command::Demo {
+            timeout_secs,
+            result,
+        } => {
+            telemetry::init(
+                cli.log_level.as_deref().unwrap_or("error"),
+                cli.log_format.unwrap_or(LogFormat::Pretty),
+            );
+            let mut opts = crate::demo::DemoOptions::discover()?;
+            opts.timeout = Duration::from_secs(*timeout_secs);
+            opts.result_path = result.clone();
+            crate::demo::run(opts).await.map(|_| ())
+        }
         Command::Start(args) => run_worker(&cli, args, false).await,
         Command::Dev(args) => run_worker(&cli, args, true).await,
         Command::Token {
@@ -256,9 +332,13 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             echo_delay_ms,
             tone,
             duration_secs,
+            session,
+            metadata,
             server,
         } => {
-            let config = Config::load(cli.config.as_deref(), &overrides(&cli, server))?;
+            let mut o = overrides(&cli, server);
+            o.session = session.clone();
+            let config = Config::load(cli.config.as_deref(), &o)?;
             telemetry::init(&config.log.level, config.log.format);
             let identity = identity
                 .clone()
@@ -273,16 +353,20 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             )?;
             if !*echo && tone.is_none() {
                 // The voice agent, joined directly (no dispatch).
-                let runner = session_runner(&config)?;
+                let cancel = CancellationToken::new();
+                let runner = session_runner(&config, &cancel)?;
+                let (metadata, problem) = JobSpec::parse_metadata(metadata.as_deref().unwrap_or(""));
+                if let Some(problem) = problem {
+                    return Err(Error::Other(format!("--metadata: {problem}")));
+                }
                 let job = JobSpec {
                     job_id: format!("connect-{room}"),
                     room_name: room.clone(),
                     url: config.livekit.url.clone(),
                     token,
-                    metadata: Default::default(),
+                    metadata,
                     agent_name: config.agent.name.clone(),
                 };
-                let cancel = CancellationToken::new();
                 let stop = cancel.clone();
                 let limit = duration_secs.map(Duration::from_secs);
                 tokio::spawn(async move {

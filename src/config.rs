@@ -71,6 +71,9 @@ pub struct Config {
     pub llm: LlmConfig,
     pub tts: TtsConfig,
     pub voice: VoiceConfig,
+    pub backend: BackendConfig,
+    pub interview: InterviewConfig,
+    pub voices: crate::interview::VoiceConfig,
     pub log: LogConfig,
 }
 
@@ -340,7 +343,8 @@ impl Default for TtsConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct VoiceConfig {
-    /// What a dispatched job runs: "voice" (the voice agent) or "echo" (media diagnostic).
+    /// What a dispatched job runs: "interview" (the interviewer; needs `[backend] url`),
+    /// "voice" (a free conversation, no backend) or "echo" (media diagnostic).
     pub session: String,
     /// webrtc-vad aggressiveness: quality | low-bitrate | aggressive | very-aggressive.
     pub vad_mode: String,
@@ -358,7 +362,7 @@ pub struct VoiceConfig {
 impl Default for VoiceConfig {
     fn default() -> Self {
         VoiceConfig {
-            session: "voice".into(),
+            session: "interview".into(),
             vad_mode: "very-aggressive".into(),
             min_speech_ms: 100,
             min_silence_ms: 550,
@@ -368,6 +372,79 @@ impl Default for VoiceConfig {
             min_interruption_ms: 300,
             greeting: "Hello, and thank you for joining. I am an AI interviewer. Could you start by telling me a little about yourself?".into(),
             system_prompt: "You are a friendly, professional job interviewer speaking with a candidate over voice. Keep every reply to one to three short spoken sentences, ask one question at a time, and never use lists, markdown or emoji.".into(),
+        }
+    }
+}
+
+/// The hiring backend's GraphQL API (applications in, interview results out).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackendConfig {
+    /// The GraphQL endpoint, e.g. https://hiring.example.com/graphql. Env:
+    /// INTERVIEW_BACKEND_URL. Required by the "interview" session.
+    pub url: String,
+    /// Sent as `Authorization: Bearer <token>`. Env: INTERVIEW_BACKEND_TOKEN.
+    pub token: Secret,
+    pub timeout_ms: u64,
+    /// Attempts per request on transport errors and 408/429/5xx.
+    pub attempts: u32,
+}
+
+impl Default for BackendConfig {
+    fn default() -> Self {
+        BackendConfig {
+            url: String::new(),
+            token: Secret::default(),
+            timeout_ms: 10_000,
+            attempts: 3,
+        }
+    }
+}
+
+/// The interviewer: timing rules and where results are spooled.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InterviewConfig {
+    /// Directory of the results spool (one fsynced JSON-lines file per interview). Unsent
+    /// results here are delivered when the worker starts and every `redeliver_secs`.
+    pub spool_dir: PathBuf,
+    pub redeliver_secs: u64,
+    /// Follow-up questions per question (asked only when an answer is thin).
+    pub max_follow_ups: u32,
+    /// Answers with fewer words are thin (a follow-up is asked).
+    pub thin_answer_words: usize,
+    /// Silence after a question before the candidate is re-prompted.
+    pub silence_timeout_secs: u64,
+    /// Re-prompts before the interview ends politely for silence.
+    pub max_reprompts: u32,
+    /// How long the follow-up judge (an LLM call between answer and next question) may take.
+    pub judge_timeout_ms: u64,
+    /// How long to wait for the candidate to join before the job fails.
+    pub wait_for_candidate_secs: u64,
+    /// A candidate who leaves and comes back within this continues the same interview.
+    pub rejoin_grace_secs: u64,
+    /// The LLM phrases each question and follow-up (briefly acknowledging the answer);
+    /// false: they are said verbatim (lower latency; better with small local models).
+    pub llm_phrasing: bool,
+    /// An LLM judge decides (besides the word count) whether an answer needs a follow-up;
+    /// false: the word count alone (no LLM call between answer and next question).
+    pub llm_judge: bool,
+}
+
+impl Default for InterviewConfig {
+    fn default() -> Self {
+        InterviewConfig {
+            spool_dir: PathBuf::from("interview-spool"),
+            redeliver_secs: 300,
+            max_follow_ups: 1,
+            thin_answer_words: 12,
+            silence_timeout_secs: 10,
+            max_reprompts: 2,
+            judge_timeout_ms: 2500,
+            wait_for_candidate_secs: 300,
+            rejoin_grace_secs: 60,
+            llm_phrasing: true,
+            llm_judge: true,
         }
     }
 }
@@ -453,6 +530,12 @@ impl Config {
         }
         if let Some(v) = nonempty("OPENAI_API_KEY") {
             self.openai.api_key = Secret::new(v);
+        }
+        if let Some(v) = nonempty("INTERVIEW_BACKEND_URL") {
+            self.backend.url = v;
+        }
+        if let Some(v) = nonempty("INTERVIEW_BACKEND_TOKEN") {
+            self.backend.token = Secret::new(v);
         }
     }
 
@@ -556,11 +639,30 @@ impl Config {
                 format!("{:?} is not an IP address", self.worker.health_host),
             ));
         }
-        if !["voice", "echo"].contains(&self.voice.session.as_str()) {
+        if !["interview", "voice", "echo"].contains(&self.voice.session.as_str()) {
             return Err(invalid(
                 "voice.session",
-                format!("{:?} is not \"voice\" or \"echo\"", self.voice.session),
+                format!(
+                    "{:?} is not \"interview\", \"voice\" or \"echo\"",
+                    self.voice.session
+                ),
             ));
+        }
+        let b = self.backend.url.trim();
+        if !(b.is_empty() || b.starts_with("http://") || b.starts_with("https://")) {
+            return Err(invalid(
+                "backend.url",
+                format!("{b:?} must start with http:// or https://"),
+            ));
+        }
+        if self.backend.attempts == 0 {
+            return Err(invalid("backend.attempts", "must be at least 1"));
+        }
+        if self.interview.spool_dir.as_os_str().is_empty() {
+            return Err(invalid("interview.spool_dir", "is empty"));
+        }
+        if self.interview.silence_timeout_secs == 0 {
+            return Err(invalid("interview.silence_timeout_secs", "must be positive"));
         }
         if !["quality", "low-bitrate", "aggressive", "very-aggressive"]
             .contains(&self.voice.vad_mode.as_str())

@@ -8,6 +8,7 @@ pub mod audio;
 pub mod backend;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod interview;
 pub mod pipeline;

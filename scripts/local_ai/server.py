@@ -17,7 +17,7 @@ Endpoints (OpenAI shapes):
   POST /v1/audio/transcriptions  multipart: file (wav/any ffmpeg-decodable), model,
                                  language?, prompt?, response_format=json|verbose_json|text,
                                  temperature?
-  POST /v1/chat/completions      JSON: model, messages, stream?, max_tokens?
+  POST /v1/chat/completions      JSON: model, messages, stream?, max_tokens?, response_format? (json_schema|json_object)
                                  (or max_completion_tokens), temperature?, top_p?, stop?
   POST /v1/audio/speech          JSON: model, input, voice, response_format=pcm|wav, speed?
                                  pcm = raw s16le mono 24 kHz, streamed sentence by sentence
@@ -417,6 +417,15 @@ def build_app():
         )
         if body.get("seed") is not None:
             kwargs["seed"] = int(body["seed"])
+        # Structured output: llama.cpp constrains decoding with a grammar built from the schema
+        # (OpenAI's json_schema becomes llama-cpp-python's json_object + schema).
+        rf = body.get("response_format")
+        if isinstance(rf, dict):
+            if rf.get("type") == "json_schema" and isinstance(rf.get("json_schema"), dict):
+                schema = rf["json_schema"].get("schema")
+                kwargs["response_format"] = {"type": "json_object", "schema": schema} if schema else {"type": "json_object"}
+            elif rf.get("type") == "json_object":
+                kwargs["response_format"] = {"type": "json_object"}
         cid = "chatcmpl-" + uuid.uuid4().hex[:24]
         created = int(time.time())
 

@@ -101,6 +101,7 @@ impl Brain for InterviewBrain {
             messages,
             temperature: Some(0.4),
             max_tokens: Some(200),
+            json_schema: None,
         }
     }
 

@@ -84,6 +84,26 @@ pub async fn deliver_pending(
     Ok(report)
 }
 
+/// Deliver one interview (the session that just finished it), retrying like
+/// [`deliver_pending`]. A key that is already delivered is a no-op.
+pub async fn deliver_key(
+    spool: &Spool,
+    sink: &dyn ResultSink,
+    policy: &RetryPolicy,
+    key: &str,
+) -> Result<DeliveryReport, InterviewError> {
+    let (reader, k) = (spool.clone(), key.to_string());
+    let file = blocking(spool, move || reader.read(&k)).await?;
+    let mut report = DeliveryReport::default();
+    if file.is_delivered() {
+        return Ok(report);
+    }
+    let mut pending = super::spool_recover::recover(file);
+    pending.live = spool.is_live(key);
+    deliver_one(spool, sink, policy, pending, &mut report).await;
+    Ok(report)
+}
+
 async fn deliver_one(
     spool: &Spool,
     sink: &dyn ResultSink,

@@ -120,6 +120,11 @@ pub enum EndReason {
     TimeBudget,
     /// The candidate stopped responding.
     Silence,
+    /// The candidate left and did not come back within the rejoin grace (set by the session
+    /// through [`Flow::abort`]).
+    CandidateLeft,
+    /// The job was stopped (worker shutdown, room deleted; set through [`Flow::abort`]).
+    Terminated,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -291,6 +296,20 @@ impl Flow {
             }
             _ => {}
         }
+        out
+    }
+
+    /// End the interview without a closing line (nobody is listening): scores the answer in
+    /// progress, if any. Returns the `Score` action (if any) and `End`; nothing once ended.
+    pub fn abort(&mut self, reason: EndReason) -> Vec<Action> {
+        let mut out = Vec::new();
+        if self.is_ended() {
+            return out;
+        }
+        self.score_partial(&mut out);
+        self.phase = Phase::Ended(reason);
+        self.silence_since = None;
+        out.push(Action::End { reason });
         out
     }
 
@@ -495,6 +514,7 @@ impl Flow {
             EndReason::Completed => self.lines.closing(&name),
             EndReason::TimeBudget => self.lines.closing_time_up(&name),
             EndReason::Silence => self.lines.silence_goodbye(&name),
+            EndReason::CandidateLeft | EndReason::Terminated => self.lines.closing(&name),
         };
         self.say(out, now, line, SayKind::Closing);
         self.phase = Phase::Ended(reason);

@@ -67,7 +67,10 @@ pub fn parse_judgement(reply: &str, question_index: usize) -> Result<Judgement, 
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::String(s)) => {
             let s = s.trim();
-            (!s.is_empty() && s.chars().count() <= MAX_FOLLOW_UP_CHARS).then(|| s.to_string())
+            // The format's example copied back (small models do) is not a question.
+            let placeholder = s.eq_ignore_ascii_case("one short follow-up question");
+            (!s.is_empty() && !placeholder && s.chars().count() <= MAX_FOLLOW_UP_CHARS)
+                .then(|| s.to_string())
         }
         Some(_) => return Err("\"follow_up\" must be a string or null".into()),
     };
@@ -107,5 +110,8 @@ mod tests {
         assert_eq!(j, Judgement::unavailable(3));
         let j = parse_judgement(r#"{"thin": false, "follow_up": null}"#, 0).unwrap();
         assert!(!j.thin && j.follow_up.is_none());
+        let copied = r#"{"thin": true, "follow_up": "One short follow-up question"}"#;
+        let j = parse_judgement(copied, 0).unwrap();
+        assert!(j.thin && j.follow_up.is_none());
     }
 }

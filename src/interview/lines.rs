@@ -20,6 +20,12 @@ pub struct Lines {
     pub question_bank: &'static [&'static str],
 }
 
+/// Said (in English: the interview language is unknown) when the room's application cannot be
+/// found; the agent then leaves.
+pub const UNKNOWN_APPLICATION: &str = "Hello, and sorry: I could not find the interview \
+    details for this room, so I cannot run your interview right now. Please contact the hiring \
+    team for a new link. Goodbye.";
+
 static EN: Lines = Lines {
     code: "en",
     greeting: "Hello {name}, and welcome! I am an AI interviewer, and I will be conducting your \

@@ -137,7 +137,9 @@ fn strings(v: Option<&serde_json::Value>, name: &str) -> Result<Vec<String>, Str
             .as_str()
             .ok_or_else(|| format!("\"{name}\" must contain only strings"))?;
         let s = s.trim();
-        if !s.is_empty() && out.len() < MAX_LIST_ITEMS {
+        // "...": the format example copied back (small models do), not content.
+        let placeholder = s.chars().all(|c| c == '.' || c == '\u{2026}');
+        if !s.is_empty() && !placeholder && out.len() < MAX_LIST_ITEMS {
             out.push(s.to_string());
         }
     }

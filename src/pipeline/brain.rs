@@ -53,10 +53,27 @@ impl Conversation {
     }
 }
 
+/// What the agent does about a user turn.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BrainReply {
+    /// Stream this LLM request and speak the answer.
+    Llm(LlmRequest),
+    /// Speak this text verbatim (no LLM call).
+    Say(String),
+    /// Say nothing (the turn is recorded, the agent keeps listening).
+    Nothing,
+}
+
 #[async_trait]
 pub trait Brain: Send + Sync {
     /// The LLM request answering `user_text`, given the conversation before it.
     async fn request(&self, conversation: &Conversation, user_text: &str) -> LlmRequest;
+
+    /// What to do about `user_text`. The default asks the LLM with [`Brain::request`]; a brain
+    /// that decides some replies itself (an interview plan) overrides this.
+    async fn reply(&self, conversation: &Conversation, user_text: &str) -> BrainReply {
+        BrainReply::Llm(self.request(conversation, user_text).await)
+    }
 
     /// Vocabulary hint for STT (job title, technologies, names). Not previous transcripts.
     fn stt_prompt(&self) -> Option<String> {
@@ -105,6 +122,7 @@ impl Brain for DefaultBrain {
             messages,
             temperature: self.temperature,
             max_tokens: self.max_tokens,
+            json_schema: None,
         }
     }
 }

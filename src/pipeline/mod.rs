@@ -18,7 +18,7 @@ pub mod speech;
 pub mod turn;
 pub mod voice;
 
-pub use brain::{Brain, Conversation, DefaultBrain};
+pub use brain::{Brain, BrainReply, Conversation, DefaultBrain};
 pub use error::PipelineError;
 pub use events::{AgentState, EventSink, PipelineEvent, Stage, TurnMetrics};
 pub use options::PipelineOptions;

@@ -15,7 +15,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::brain::{Brain, Conversation};
+use super::brain::{Brain, BrainReply, Conversation};
 use super::events::{EventSink, PipelineEvent, Stage};
 use super::options::PipelineOptions;
 use super::playout::{run_playout, PlayItem, PlayoutNote};
@@ -132,8 +132,11 @@ impl Reply {
             text: text.clone(),
         };
         let _ = self.to_main.send(msg).await;
-        let llm_request = s.brain.request(&conversation, &text).await;
-        self.speak_llm(llm_request).await;
+        match s.brain.reply(&conversation, &text).await {
+            BrainReply::Llm(request) => self.speak_llm(request).await,
+            BrainReply::Say(line) => self.speak_text(line).await,
+            BrainReply::Nothing => {}
+        }
     }
 
     async fn speak_llm(&self, request: LlmRequest) {

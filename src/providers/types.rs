@@ -49,6 +49,18 @@ pub struct LlmRequest {
     pub messages: Vec<ChatMessage>,
     pub temperature: Option<f32>,
     pub max_tokens: Option<u32>,
+    /// Structured output: the reply must be JSON matching this schema (OpenAI
+    /// `response_format: json_schema`, strict; the local stack constrains decoding with it).
+    /// The caller still validates the reply.
+    pub json_schema: Option<JsonSchema>,
+}
+
+/// A named JSON Schema for structured output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonSchema {
+    /// a-z, A-Z, 0-9, `_` and `-`, at most 64 characters.
+    pub name: String,
+    pub schema: serde_json::Value,
 }
 
 /// A turn's audio for transcription.
@@ -96,4 +108,10 @@ pub trait Tts: Send + Sync {
     /// Start synthesizing `text`; resolves once audio has started to arrive. Dropping the
     /// stream cancels the request.
     async fn synthesize(&self, text: &str) -> Result<AudioStream, ProviderError>;
+}
+
+/// Builds a [`Tts`] that speaks with a given voice (the interviewer's voice is chosen per
+/// interview from the voice gender and the language).
+pub trait TtsFactory: Send + Sync {
+    fn with_voice(&self, voice: &str) -> Result<std::sync::Arc<dyn Tts>, ProviderError>;
 }

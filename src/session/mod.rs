@@ -8,4 +8,6 @@ pub mod voice;
 
 pub use echo::{run_echo, EchoOptions, EchoStats};
 pub use job::{EchoRunner, JobSpec, SessionError, SessionRunner};
+pub use interview::{Applications, InterviewOptions, InterviewRunner, LookupError};
 pub use voice::VoiceRunner;
+pub mod interview;

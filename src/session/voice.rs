@@ -110,7 +110,7 @@ impl VoiceRunner {
     }
 }
 
-fn attrs(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+pub(super) fn attrs(pairs: &[(&str, &str)]) -> HashMap<String, String> {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -188,7 +188,7 @@ impl SessionRunner for VoiceRunner {
                 }
                 ev = pipe_events.recv() => {
                     let Some(ev) = ev else { break Ok(()) };
-                    self.mirror(&room, ev, &candidate_track, &agent_track).await;
+                    mirror(&room, ev, &candidate_track, &agent_track).await;
                 }
                 ev = events.recv() => match ev {
                     Some(RoomEvent::ParticipantDisconnected(p)) if p.identity == candidate => {
@@ -225,7 +225,7 @@ impl SessionRunner for VoiceRunner {
 }
 
 /// Candidate frames from one room track into the session's pipeline input.
-async fn forward(mut stream: FrameReceiver, into: FrameSender) {
+pub(super) async fn forward(mut stream: FrameReceiver, into: FrameSender) {
     while let Some(frame) = stream.recv().await {
         if !into.push(frame) {
             break;
@@ -234,7 +234,7 @@ async fn forward(mut stream: FrameReceiver, into: FrameSender) {
 }
 
 /// Agent audio from the pipeline (already paced) onto the published track.
-async fn play(mut audio: mpsc::Receiver<crate::audio::AudioFrame>, mut voice: LocalAudioTrack) {
+pub(super) async fn play(mut audio: mpsc::Receiver<crate::audio::AudioFrame>, mut voice: LocalAudioTrack) {
     while let Some(frame) = audio.recv().await {
         if let Err(e) = voice.capture_frame(&frame).await {
             tracing::warn!("agent audio not sent: {e}");
@@ -242,10 +242,8 @@ async fn play(mut audio: mpsc::Receiver<crate::audio::AudioFrame>, mut voice: Lo
     }
 }
 
-impl VoiceRunner {
-    /// Reflect one pipeline event in the room and the metrics.
-    async fn mirror(
-        &self,
+/// Reflect one pipeline event in the room and the metrics.
+pub(super) async fn mirror(
         room: &Room,
         ev: PipelineEvent,
         candidate_track: &str,
@@ -308,7 +306,6 @@ impl VoiceRunner {
         if let Err(e) = res {
             tracing::warn!("could not update the room: {e}");
         }
-    }
 }
 
 async fn send_transcript(

@@ -67,6 +67,16 @@ impl OpenAiLlm {
             temperature: request.temperature.or(self.opts.temperature),
             // `max_tokens` is what OpenAI-compatible servers understand; OpenAI still accepts it.
             max_tokens: request.max_tokens.or(self.opts.max_tokens),
+            response_format: request.json_schema.as_ref().map(|j| {
+                async_openai::types::chat::ResponseFormat::JsonSchema {
+                    json_schema: async_openai::types::chat::ResponseFormatJsonSchema {
+                        description: None,
+                        name: j.name.clone(),
+                        schema: j.schema.clone(),
+                        strict: Some(true),
+                    },
+                }
+            }),
             stream: Some(true),
             ..Default::default()
         }

@@ -14,7 +14,7 @@ use async_openai::error::OpenAIError;
 
 pub use llm::{OpenAiLlm, OpenAiLlmOptions};
 pub use stt::{OpenAiStt, OpenAiSttOptions};
-pub use tts::{OpenAiTts, OpenAiTtsOptions};
+pub use tts::{OpenAiTts, OpenAiTtsFactory, OpenAiTtsOptions};
 
 use super::error::{redact, ProviderError};
 use crate::config::Secret;

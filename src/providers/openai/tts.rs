@@ -50,6 +50,30 @@ impl OpenAiTts {
     }
 }
 
+/// [`OpenAiTts`] per voice, sharing one HTTP client (connection pool) across interviews.
+pub struct OpenAiTtsFactory {
+    base: OpenAiTts,
+}
+
+impl OpenAiTtsFactory {
+    pub fn new(opts: OpenAiTtsOptions) -> Result<Self, ProviderError> {
+        Ok(OpenAiTtsFactory {
+            base: OpenAiTts::new(opts)?,
+        })
+    }
+}
+
+impl crate::providers::TtsFactory for OpenAiTtsFactory {
+    fn with_voice(&self, voice: &str) -> Result<std::sync::Arc<dyn Tts>, ProviderError> {
+        let mut opts = self.base.opts.clone();
+        opts.voice = voice.to_string();
+        Ok(std::sync::Arc::new(OpenAiTts {
+            opts,
+            http: self.base.http.clone(),
+        }))
+    }
+}
+
 struct Body {
     resp: reqwest::Response,
     decoder: PcmDecoder,

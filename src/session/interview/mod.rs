@@ -1,0 +1,686 @@
+//! The interviewer session: one interview in one room, from dispatch to the saved result.
+//!
+//! 1. Join, publish the agent's voice, find which application the room is for ([`lobby`]:
+//!    job metadata, room name `interview-{id}-{n}`, the candidate's attributes) and fetch it
+//!    ([`Applications`], the GraphQL backend in production). Unknown application: a short
+//!    spoken apology to whoever is there, leave, job failed with the reason.
+//! 2. Plan the questions (the job's, else LLM-generated from the description, else the
+//!    built-in bank), pick the voice (gender from metadata/application, language from the
+//!    job), start the voice pipeline with a [`brain::FlowBrain`].
+//! 3. Run the interview [`Flow`]: greeting + first question once the candidate's microphone
+//!    is live; turns go through the brain; timers (silence re-prompts, time budget) are
+//!    polled here; answers are scored in the background as each question completes.
+//! 4. Everything said and every score is spooled as it happens ([`record`]); at the end the
+//!    summary and final result are spooled, then delivered ([`finish`]). The candidate may
+//!    leave and rejoin within `rejoin_grace` and the same interview continues.
+
+pub mod brain;
+pub mod finish;
+pub mod lobby;
+pub mod record;
+pub mod sources;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use self::brain::{lock, FlowBrain, FlowEffect, SharedFlow};
+use self::lobby::{CandidateAudio, Lobby, LobbyEvent};
+use self::record::Recorder;
+use super::job::{JobSpec, SessionError, SessionRunner};
+use super::voice::{attrs, forward, mirror, play};
+use crate::audio::frame_queue;
+use crate::interview::lines::UNKNOWN_APPLICATION;
+use crate::interview::spool::now_ms;
+use crate::interview::{
+    idempotency_key, score_outcome, Action, Application, EndReason, Flow, FlowConfig, Input,
+    QuestionPlan, ResultSink, SayKind, Speaker, Spool, VoiceConfig,
+};
+use crate::pipeline::{
+    AgentSpeech, AgentState, Brain, DefaultBrain, PipelineEvent, PipelineHandle, PipelineOptions,
+    Providers, VoicePipeline,
+};
+use crate::providers::{Llm, RetryPolicy, Stt, TtsFactory};
+use crate::room::{Room, RoomEvent, RoomOptions};
+
+/// Why an application could not be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    #[error("unknown application {0:?}")]
+    NotFound(String),
+    #[error("application unusable: {0}")]
+    Invalid(String),
+    #[error("application backend unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Where applications come from (the GraphQL backend in production).
+#[async_trait]
+pub trait Applications: Send + Sync {
+    async fn application(&self, id: &str) -> Result<Application, LookupError>;
+}
+
+/// Interview timing and policies (see `[interview]` in agent.toml).
+#[derive(Debug, Clone)]
+pub struct InterviewOptions {
+    pub wait_for_candidate: Duration,
+    pub rejoin_grace: Duration,
+    pub judge_timeout: Duration,
+    pub max_follow_ups: u32,
+    pub thin_answer_words: usize,
+    pub silence_timeout: Duration,
+    pub max_reprompts: u32,
+    /// The LLM phrases questions and follow-ups (acknowledging the answer); false: they are
+    /// said verbatim (lower latency, for small local models).
+    pub llm_phrasing: bool,
+    /// The LLM judges whether an answer needs a follow-up (besides the word-count rule);
+    /// false: the word count alone decides, with no LLM call before the next question.
+    pub llm_judge: bool,
+    /// After an unknown application, how long to wait for a human to hear the apology.
+    pub apology_wait: Duration,
+    /// Longest wait for the closing line to be spoken before the agent leaves.
+    pub closing_timeout: Duration,
+    /// Longest wait for outstanding answer scores at the end.
+    pub scoring_timeout: Duration,
+    pub delivery: RetryPolicy,
+}
+
+impl Default for InterviewOptions {
+    fn default() -> Self {
+        InterviewOptions {
+            wait_for_candidate: Duration::from_secs(300),
+            rejoin_grace: Duration::from_secs(60),
+            judge_timeout: Duration::from_millis(2500),
+            max_follow_ups: 1,
+            thin_answer_words: 12,
+            silence_timeout: Duration::from_secs(10),
+            max_reprompts: 2,
+            llm_phrasing: true,
+            llm_judge: true,
+            apology_wait: Duration::from_secs(30),
+            closing_timeout: Duration::from_secs(60),
+            scoring_timeout: Duration::from_secs(90),
+            delivery: crate::interview::default_delivery_policy(),
+        }
+    }
+}
+
+/// Runs interviews (one per job).
+pub struct InterviewRunner {
+    pub room_options: RoomOptions,
+    pub pipeline: PipelineOptions,
+    pub stt: Arc<dyn Stt>,
+    /// Conversation, question generation, follow-up judge, scoring and summary.
+    pub llm: Arc<dyn Llm>,
+    pub tts: Arc<dyn TtsFactory>,
+    pub applications: Arc<dyn Applications>,
+    pub sink: Arc<dyn ResultSink>,
+    pub spool: Spool,
+    pub voices: VoiceConfig,
+    pub options: InterviewOptions,
+}
+
+impl InterviewRunner {
+    fn flow_config(&self, application: &Application) -> FlowConfig {
+        let o = &self.options;
+        let mut c = FlowConfig::new(application.settings.max_duration);
+        c.max_follow_ups = o.max_follow_ups;
+        c.thin_answer_words = o.thin_answer_words;
+        c.silence_timeout = o.silence_timeout;
+        c.max_reprompts = o.max_reprompts;
+        c.judge_timeout = o.judge_timeout + Duration::from_secs(1);
+        c
+    }
+}
+
+enum Outcome {
+    Ended(EndReason),
+    RoomLost(String),
+}
+
+#[async_trait]
+impl SessionRunner for InterviewRunner {
+    async fn run(&self, job: JobSpec, cancel: CancellationToken) -> Result<(), SessionError> {
+        let (room, mut events) =
+            Room::connect(&job.url, &job.token, self.room_options.clone()).await?;
+        room.set_attributes(attrs(&[("lk.agent.state", "initializing")]))
+            .await?;
+        let voice_track = room.publish_audio("agent-voice").await?;
+        let agent_track = voice_track.sid();
+        let metadata = serde_json::Value::Object(job.metadata.clone());
+
+        // Which application: known at once from metadata or the room name, else from the
+        // first human's attributes.
+        let mut lobby = Lobby::default();
+        let wait = tokio::time::sleep(self.options.wait_for_candidate);
+        tokio::pin!(wait);
+        let app_ref = loop {
+            if let Some(r) = lobby.application_ref(&metadata, &job.room_name) {
+                break r;
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => { room.close().await; return Ok(()); }
+                _ = &mut wait => {
+                    room.close().await;
+                    return Err(SessionError::Failed(if lobby.humans.is_empty() {
+                        "no candidate joined the room".into()
+                    } else {
+                        "no application id in the job metadata, the room name or the candidate's attributes".into()
+                    }));
+                }
+                ev = events.recv() => {
+                    if let LobbyEvent::Closed(reason) = lobby.apply(ev) {
+                        return Err(SessionError::Failed(format!("room closed before the interview: {reason}")));
+                    }
+                }
+            }
+        };
+        tracing::info!(application = %app_ref.id, source = ?app_ref.source, room = %job.room_name, "interview for application");
+
+        let application = self.applications.application(&app_ref.id).await;
+        let voice = match &application {
+            Ok(app) => self.voices.for_session(&metadata, app),
+            Err(_) => self.voices.choose(
+                crate::interview::VoiceGender::Neutral,
+                &crate::interview::Language::english(),
+                &app_ref.id,
+            ),
+        };
+        let tts = self
+            .tts
+            .with_voice(&voice)
+            .map_err(|e| SessionError::Failed(format!("TTS set-up: {e}")))?;
+        let mut pipeline_opts = self.pipeline.clone();
+        let (effects_tx, mut effects_rx) = mpsc::channel::<FlowEffect>(32);
+        let mut flow_state: Option<(SharedFlow, Application)> = None;
+        let brain: Arc<dyn Brain> = match &application {
+            Ok(app) => {
+                let plan = QuestionPlan::build(&app.job, self.llm.as_ref()).await;
+                tracing::info!(questions = plan.len(), source = ?plan.source, %voice, language = app.job.language().code(), "interview planned");
+                let lines = crate::interview::lines::Lines::for_language(&app.job.language());
+                let flow = Arc::new(Mutex::new(Flow::new(
+                    plan,
+                    lines,
+                    &app.candidate.name,
+                    &app.job.title,
+                    self.flow_config(app),
+                )));
+                pipeline_opts.stt_language = Some(app.job.language().code().to_string());
+                let fb = FlowBrain::new(
+                    flow.clone(),
+                    app.clone(),
+                    self.llm.clone(),
+                    self.options.judge_timeout,
+                    self.options.llm_phrasing,
+                    self.options.llm_judge,
+                    effects_tx.clone(),
+                );
+                flow_state = Some((flow, app.clone()));
+                Arc::new(fb)
+            }
+            Err(_) => Arc::new(DefaultBrain::default()),
+        };
+
+        let (input_tx, input_rx) = frame_queue(self.room_options.audio_queue_frames);
+        let pipeline = VoicePipeline::spawn(
+            pipeline_opts,
+            Providers {
+                stt: self.stt.clone(),
+                llm: self.llm.clone(),
+                tts,
+            },
+            brain,
+            input_rx,
+        )
+        .map_err(|e| SessionError::Failed(format!("voice pipeline: {e}")))?;
+        let VoicePipeline {
+            handle,
+            audio_out,
+            events: mut pipe_events,
+            task,
+        } = pipeline;
+        let player = tokio::spawn(play(audio_out, voice_track));
+
+        // The candidate's microphone.
+        let wait_for = match &application {
+            Ok(_) => self.options.wait_for_candidate,
+            Err(_) => self.options.apology_wait,
+        };
+        let wait = tokio::time::sleep(wait_for);
+        tokio::pin!(wait);
+        let audio: Option<CandidateAudio> = loop {
+            if let Some(a) = lobby.audio.take() {
+                break Some(a);
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => break None,
+                _ = &mut wait => break None,
+                ev = events.recv() => {
+                    if let LobbyEvent::Closed(_) = lobby.apply(ev) { break None; }
+                }
+            }
+        };
+        let mut forwarder: Option<tokio::task::JoinHandle<()>> = None;
+        let (mut candidate, mut candidate_track) = (String::new(), String::new());
+        if let Some(a) = audio {
+            candidate = a.identity;
+            candidate_track = a.track_sid;
+            forwarder = Some(tokio::spawn(forward(a.stream, input_tx.clone())));
+        }
+
+        let result = match (application, flow_state) {
+            (Ok(app), Some((flow, _))) if !candidate.is_empty() => {
+                room.set_attributes(attrs(&[("lk.agent.state", "listening")]))
+                    .await?;
+                let started_at_ms = now_ms();
+                let key = idempotency_key(&app.id, &job.room_name, started_at_ms);
+                let recorder = Recorder::start(
+                    self.spool.clone(),
+                    key,
+                    &app.id,
+                    &job.room_name,
+                    started_at_ms,
+                    app.job.language(),
+                )
+                .await;
+                let mut live = Live {
+                    runner: self,
+                    room: &room,
+                    handle: handle.clone(),
+                    flow,
+                    app,
+                    recorder,
+                    scoring: JoinSet::new(),
+                    closing: None,
+                    ending: None,
+                    agent_busy: true,
+                    agent_track: agent_track.clone(),
+                };
+                let outcome = live
+                    .interview(
+                        &cancel,
+                        &mut events,
+                        &mut pipe_events,
+                        &mut effects_rx,
+                        &mut candidate,
+                        &mut candidate_track,
+                        &mut forwarder,
+                        &input_tx,
+                    )
+                    .await;
+                // The closing's last transcript events, then leave: the candidate is done;
+                // the summary and the delivery do not need the room.
+                live.drain(&mut pipe_events, &candidate_track).await;
+                if let Some(f) = forwarder.take() {
+                    f.abort();
+                }
+                handle.shutdown().await;
+                room.close().await;
+                live.finish(outcome).await
+            }
+            (Ok(_), _) => Err(SessionError::Failed(if cancel.is_cancelled() {
+                "stopped before the candidate joined".into()
+            } else {
+                "no candidate joined the room".into()
+            })),
+            (Err(e), _) => {
+                // Apologize to whoever is there, then fail the job with the reason.
+                if !candidate.is_empty() || !lobby.humans.is_empty() {
+                    if let Some(speech) = handle.say(UNKNOWN_APPLICATION, false).await {
+                        speak_out(&speech, &mut pipe_events, &room, &agent_track, Duration::from_secs(30)).await;
+                    }
+                }
+                Err(SessionError::Failed(format!(
+                    "application {}: {e}",
+                    app_ref.id
+                )))
+            }
+        };
+
+        if let Some(f) = forwarder {
+            f.abort();
+        }
+        input_tx.close();
+        handle.shutdown().await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        player.abort();
+        room.close().await;
+        result
+    }
+}
+
+/// Wait until `speech` is done (or `limit`), mirroring pipeline events to the room meanwhile.
+async fn speak_out(
+    speech: &AgentSpeech,
+    pipe_events: &mut mpsc::Receiver<PipelineEvent>,
+    room: &Room,
+    agent_track: &str,
+    limit: Duration,
+) {
+    let done = speech.done();
+    tokio::pin!(done);
+    let stop = tokio::time::sleep(limit);
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut done => return,
+            _ = &mut stop => return,
+            ev = pipe_events.recv() => match ev {
+                Some(ev) => mirror(room, ev, "", agent_track).await,
+                None => return,
+            },
+        }
+    }
+}
+
+/// A running interview's state.
+struct Live<'a> {
+    runner: &'a InterviewRunner,
+    room: &'a Room,
+    handle: PipelineHandle,
+    flow: SharedFlow,
+    app: Application,
+    recorder: Recorder,
+    scoring: JoinSet<crate::interview::QuestionOutcome>,
+    /// The closing line being spoken.
+    closing: Option<AgentSpeech>,
+    ending: Option<EndReason>,
+    /// The agent is thinking or speaking: the candidate's silence is not counted.
+    agent_busy: bool,
+    agent_track: String,
+}
+
+fn now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+impl Live<'_> {
+    #[allow(clippy::too_many_arguments)]
+    async fn interview(
+        &mut self,
+        cancel: &CancellationToken,
+        events: &mut mpsc::Receiver<RoomEvent>,
+        pipe_events: &mut mpsc::Receiver<PipelineEvent>,
+        effects: &mut mpsc::Receiver<FlowEffect>,
+        candidate: &mut String,
+        candidate_track: &mut String,
+        forwarder: &mut Option<tokio::task::JoinHandle<()>>,
+        input_tx: &crate::audio::FrameSender,
+    ) -> Outcome {
+        let start = lock(&self.flow).start(now());
+        self.execute(start).await;
+        let mut empty_since: Option<tokio::time::Instant> = None;
+        loop {
+            if self.ending.is_some() && self.closing.is_none() {
+                // Ended without a closing line to wait for.
+                return Outcome::Ended(self.ending.unwrap_or(EndReason::Completed));
+            }
+            // Silence is counted from the end of the agent's line, so no timer runs while the
+            // agent talks (the flow hears `AgentDoneSpeaking` when it stops).
+            let deadline = if self.agent_busy {
+                None
+            } else {
+                lock(&self.flow)
+                    .next_deadline()
+                    .map(tokio::time::Instant::from_std)
+            };
+            let grace = empty_since.map(|t| t + self.runner.options.rejoin_grace);
+            let closing = self.closing.clone();
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => {
+                    let a = lock(&self.flow).abort(EndReason::Terminated);
+                    self.execute(a).await;
+                    return Outcome::Ended(EndReason::Terminated);
+                }
+                _ = async { match &closing { Some(s) => { s.done().await; } None => std::future::pending().await } } => {
+                    return Outcome::Ended(self.ending.unwrap_or(EndReason::Completed));
+                }
+                _ = sleep_opt(grace) => {
+                    tracing::info!(%candidate, "candidate did not come back; ending the interview");
+                    let a = lock(&self.flow).abort(EndReason::CandidateLeft);
+                    self.execute(a).await;
+                    return Outcome::Ended(EndReason::CandidateLeft);
+                }
+                Some(effect) = effects.recv() => {
+                    let FlowEffect::Actions(a) = effect;
+                    self.execute(a).await;
+                }
+                Some(done) = self.scoring.join_next(), if !self.scoring.is_empty() => {
+                    if let Ok(outcome) = done {
+                        log_score(&outcome);
+                        self.recorder.outcome(outcome).await;
+                    }
+                }
+                _ = sleep_opt(deadline) => {
+                    let a = lock(&self.flow).poll(now());
+                    self.execute(a).await;
+                }
+                ev = pipe_events.recv() => {
+                    let Some(ev) = ev else { return Outcome::RoomLost("voice pipeline stopped".into()) };
+                    self.on_pipeline(&ev).await;
+                    mirror(self.room, ev, candidate_track, &self.agent_track).await;
+                }
+                ev = events.recv() => match ev {
+                    Some(RoomEvent::ParticipantDisconnected(p)) if p.identity == *candidate => {
+                        tracing::info!(%candidate, "candidate left; waiting for a rejoin");
+                        empty_since = Some(tokio::time::Instant::now());
+                    }
+                    Some(RoomEvent::ParticipantConnected(p)) if p.identity == *candidate => {
+                        tracing::info!(%candidate, "candidate rejoined");
+                        empty_since = None;
+                    }
+                    Some(RoomEvent::AudioTrackSubscribed { participant, track_sid, stream }) if participant.identity == *candidate => {
+                        tracing::info!(%candidate, track = %track_sid, "candidate audio resumed");
+                        if let Some(f) = forwarder.take() { f.abort(); }
+                        *forwarder = Some(tokio::spawn(forward(stream, input_tx.clone())));
+                        *candidate_track = track_sid;
+                        empty_since = None;
+                    }
+                    Some(RoomEvent::Disconnected { reason }) => return Outcome::RoomLost(format!("room closed: {reason}")),
+                    None => return Outcome::RoomLost("room closed".into()),
+                    Some(_) => {}
+                },
+            }
+        }
+    }
+
+    /// Record and mirror the pipeline events still queued (the closing's final transcript
+    /// arrives as its playout ends).
+    async fn drain(
+        &mut self,
+        pipe_events: &mut mpsc::Receiver<PipelineEvent>,
+        candidate_track: &str,
+    ) {
+        while let Ok(Some(ev)) =
+            tokio::time::timeout(Duration::from_millis(300), pipe_events.recv()).await
+        {
+            self.on_pipeline(&ev).await;
+            mirror(self.room, ev, candidate_track, &self.agent_track).await;
+        }
+    }
+
+    async fn on_pipeline(&mut self, ev: &PipelineEvent) {
+        match ev {
+            PipelineEvent::UserSpeechStarted { .. } => {
+                let a = lock(&self.flow).handle(Input::CandidateSpeechStarted { at: now() }, now());
+                self.execute(a).await;
+            }
+            PipelineEvent::StateChanged(state) if *state != AgentState::Listening => {
+                self.agent_busy = true;
+            }
+            PipelineEvent::StateChanged(AgentState::Listening) => {
+                self.agent_busy = false;
+                let a = lock(&self.flow).handle(Input::AgentDoneSpeaking { at: now() }, now());
+                self.execute(a).await;
+            }
+            PipelineEvent::UserTranscript { text, .. } => {
+                self.recorder.said(Speaker::Candidate, text).await;
+            }
+            PipelineEvent::AgentTranscript {
+                text, is_final: true, ..
+            } => {
+                self.recorder.said(Speaker::Interviewer, text).await;
+            }
+            _ => {}
+        }
+    }
+
+    /// Carry out flow actions on the session side.
+    async fn execute(&mut self, actions: Vec<Action>) {
+        for action in merge_says(actions) {
+            match action {
+                Action::Say { text, kind } => {
+                    let speech = self.handle.say(text, kind != SayKind::Closing).await;
+                    if kind == SayKind::Closing {
+                        self.closing = speech;
+                    }
+                }
+                Action::AskLlmToJudge { question_index, .. } => {
+                    // Only the brain asks the judge (inline); a judge request here means the
+                    // turn came another way: decide by the length rule.
+                    let a = lock(&self.flow).handle(
+                        Input::Judgement(crate::interview::Judgement::unavailable(question_index)),
+                        now(),
+                    );
+                    Box::pin(self.execute(a)).await;
+                }
+                Action::Score {
+                    question_index,
+                    question,
+                    answer,
+                } => {
+                    let llm = self.runner.llm.clone();
+                    let title = self.app.job.title.clone();
+                    self.scoring.spawn(async move {
+                        score_outcome(llm.as_ref(), &title, question_index, &question, &answer).await
+                    });
+                }
+                Action::End { reason } => {
+                    tracing::info!(?reason, "interview ending");
+                    self.ending = Some(reason);
+                }
+            }
+        }
+    }
+}
+
+/// Consecutive non-closing lines become one utterance (greeting + first question), so the
+/// agent does not pause between them as if waiting for an answer.
+fn merge_says(actions: Vec<Action>) -> Vec<Action> {
+    let mut out: Vec<Action> = Vec::with_capacity(actions.len());
+    for action in actions {
+        if let (
+            Action::Say { text, kind },
+            Some(Action::Say {
+                text: prev,
+                kind: prev_kind,
+            }),
+        ) = (&action, out.last_mut())
+        {
+            if *kind != SayKind::Closing && *prev_kind != SayKind::Closing {
+                prev.push(' ');
+                prev.push_str(text);
+                *prev_kind = *kind;
+                continue;
+            }
+        }
+        out.push(action);
+    }
+    out
+}
+
+fn log_score(o: &crate::interview::QuestionOutcome) {
+    match &o.score {
+        Some(s) => tracing::info!(question = o.index, score = s.score, confidence = s.confidence, "answer scored"),
+        None => tracing::warn!(question = o.index, error = ?o.scoring_error, "answer not scored"),
+    }
+}
+
+async fn sleep_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl InterviewRunner {
+    /// Providers, pipeline and interview rules from the configuration; applications and
+    /// results through `applications` / `sink` (the GraphQL backend in production).
+    pub fn from_config(
+        config: &crate::config::Config,
+        applications: Arc<dyn Applications>,
+        sink: Arc<dyn ResultSink>,
+    ) -> Result<InterviewRunner, SessionError> {
+        let voice = super::VoiceRunner::from_config(config)?;
+        let tts_endpoint = {
+            let r = config.openai.resolve(&config.tts.endpoint());
+            let mut ep = crate::providers::openai::OpenAiEndpoint::new(r.base_url, r.api_key);
+            ep.timeout = Duration::from_millis(r.timeout_ms);
+            ep
+        };
+        let tts = crate::providers::openai::OpenAiTtsFactory::new(
+            crate::providers::openai::OpenAiTtsOptions {
+                endpoint: tts_endpoint,
+                model: config.tts.model.clone(),
+                voice: config.tts.voice.clone(),
+                ..Default::default()
+            },
+        )
+        .map_err(|e| SessionError::Failed(format!("provider set-up: {e}")))?;
+        let spool = Spool::open(&config.interview.spool_dir).map_err(|e| {
+            SessionError::Failed(format!(
+                "interview.spool_dir {}: {e}",
+                config.interview.spool_dir.display()
+            ))
+        })?;
+        let i = &config.interview;
+        Ok(InterviewRunner {
+            room_options: voice.room_options,
+            pipeline: voice.pipeline,
+            stt: voice.providers.stt,
+            llm: voice.providers.llm,
+            tts: Arc::new(tts),
+            applications,
+            sink,
+            spool,
+            voices: config.voices.clone(),
+            options: InterviewOptions {
+                wait_for_candidate: Duration::from_secs(i.wait_for_candidate_secs),
+                rejoin_grace: Duration::from_secs(i.rejoin_grace_secs),
+                judge_timeout: Duration::from_millis(i.judge_timeout_ms),
+                max_follow_ups: i.max_follow_ups,
+                thin_answer_words: i.thin_answer_words,
+                silence_timeout: Duration::from_secs(i.silence_timeout_secs),
+                max_reprompts: i.max_reprompts,
+                llm_phrasing: i.llm_phrasing,
+                llm_judge: i.llm_judge,
+                ..InterviewOptions::default()
+            },
+        })
+    }
+
+    /// Deliver every unsent result in the spool (at worker start, then every `every`) until
+    /// `stop`. Interviews still running in this process are skipped.
+    pub async fn redeliver_loop(&self, every: Duration, stop: CancellationToken) {
+        loop {
+            match crate::interview::deliver_pending(&self.spool, self.sink.as_ref(), &self.options.delivery).await {
+                Ok(report) if !report.delivered.is_empty() => tracing::info!(
+                    delivered = report.delivered.len(),
+                    partial = report.partial.len(),
+                    "spooled interview results delivered"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::error!("cannot read the results spool: {e}"),
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+        }
+    }
+}
