@@ -85,6 +85,10 @@ pub enum Command {
         #[arg(long)]
         result: Option<PathBuf>,
     },
+    /// Deliver the unsent interview results in the spool now (`interview.spool_dir`), print
+    /// what happened and exit (1 if something is still undelivered). The worker does this by
+    /// itself at start and every `interview.redeliver_secs`.
+    Deliver,
     /// Run the agent worker (production): register with LiveKit and take dispatched interviews.
     Start(WorkerArgs),
     /// Run the worker with development defaults: ws://localhost:7880, devkey/secret, pretty
@@ -304,6 +308,33 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             crate::demo::run(opts).await.map(|_| ())
         }
         Command::Start(args) => run_worker(&cli, args, false).await,
+        Command::Deliver => {
+            let mut o = overrides(&cli, &ServerArgs::default());
+            o.session = Some("interview".into());
+            let config = Config::load_unchecked_livekit(cli.config.as_deref(), &o)?;
+            telemetry::init(&config.log.level, config.log.format);
+            let runner = interview_runner(&config)?;
+            let report = crate::interview::deliver_pending(
+                &runner.spool,
+                runner.sink.as_ref(),
+                &runner.options.delivery,
+            )
+            .await
+            .map_err(|e| Error::Other(e.to_string()))?;
+            println!(
+                "delivered {} (partial {}), failed {}, unmarked {}, unrecoverable {}",
+                report.delivered.len(),
+                report.partial.len(),
+                report.failed.len(),
+                report.unmarked.len(),
+                report.unrecoverable.len()
+            );
+            if report.all_delivered() {
+                Ok(())
+            } else {
+                Err(Error::Other("some interview results are still undelivered".into()))
+            }
+        }
         Command::Dev(args) => run_worker(&cli, args, true).await,
         Command::Token {
             room,

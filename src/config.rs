@@ -570,6 +570,28 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_livekit()?;
+        self.validate_rest()
+    }
+
+    /// Like [`Config::load`] for commands that never talk to LiveKit (`deliver`): the
+    /// `[livekit]` section is not required.
+    pub fn load_unchecked_livekit(
+        path: Option<&Path>,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let mut config = match path {
+            Some(p) => Self::from_file(p)?,
+            None if Path::new("agent.toml").exists() => Self::from_file(Path::new("agent.toml"))?,
+            None => Config::default(),
+        };
+        config.apply_env(|k| std::env::var(k).ok());
+        config.apply_overrides(overrides);
+        config.validate_rest()?;
+        Ok(config)
+    }
+
+    fn validate_livekit(&self) -> Result<(), ConfigError> {
         let url = self.livekit.url.trim();
         let scheme_ok = ["ws://", "wss://", "http://", "https://"]
             .iter()
@@ -591,6 +613,10 @@ impl Config {
                 "is empty (set LIVEKIT_API_SECRET)",
             ));
         }
+        Ok(())
+    }
+
+    fn validate_rest(&self) -> Result<(), ConfigError> {
         if self.agent.identity.trim().is_empty() {
             return Err(invalid("agent.identity", "is empty"));
         }

@@ -136,7 +136,7 @@ pub fn scoring_request(job_title: &str, question: &str, answer: &str) -> LlmRequ
         request(system, user, 0.0, 700),
         "answer_score",
         object(serde_json::json!({
-            "score": {"type": "integer"},
+            "score": {"type": "integer", "enum": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]},
             "key_points": strings(),
             "improvement_areas": strings(),
             "confidence": {"type": "number"},
@@ -177,7 +177,7 @@ pub fn summary_request(job_title: &str, outcomes: &[QuestionOutcome]) -> LlmRequ
         block("outcomes", &outcomes_json)
     );
     with_schema(
-        request(system, user, 0.2, 900),
+        request(system, user, 0.2, 600),
         "interview_summary",
         object(serde_json::json!({
             "summary": {"type": "string"},

@@ -2,6 +2,8 @@
 //! a real server when LIVEKIT_URL is set), tokens, and Python SDK peers (real libwebrtc).
 #![allow(dead_code)]
 
+pub mod local_ai;
+
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
