@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::backend::{BackendClient, BackendOptions};
 use crate::config::{Config, Overrides};
 use crate::error::Error;
-use crate::room::{Room, RoomOptions};
-use crate::backend::{BackendClient, BackendOptions};
 use crate::providers::RetryPolicy;
+use crate::room::{Room, RoomOptions};
 use crate::session::{
     run_echo, EchoOptions, EchoRunner, InterviewRunner, JobSpec, SessionRunner, VoiceRunner,
 };
@@ -332,7 +332,9 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             if report.all_delivered() {
                 Ok(())
             } else {
-                Err(Error::Other("some interview results are still undelivered".into()))
+                Err(Error::Other(
+                    "some interview results are still undelivered".into(),
+                ))
             }
         }
         Command::Dev(args) => run_worker(&cli, args, true).await,
@@ -386,7 +388,8 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                 // The voice agent, joined directly (no dispatch).
                 let cancel = CancellationToken::new();
                 let runner = session_runner(&config, &cancel)?;
-                let (metadata, problem) = JobSpec::parse_metadata(metadata.as_deref().unwrap_or(""));
+                let (metadata, problem) =
+                    JobSpec::parse_metadata(metadata.as_deref().unwrap_or(""));
                 if let Some(problem) = problem {
                     return Err(Error::Other(format!("--metadata: {problem}")));
                 }

@@ -688,7 +688,10 @@ impl Config {
             return Err(invalid("interview.spool_dir", "is empty"));
         }
         if self.interview.silence_timeout_secs == 0 {
-            return Err(invalid("interview.silence_timeout_secs", "must be positive"));
+            return Err(invalid(
+                "interview.silence_timeout_secs",
+                "must be positive",
+            ));
         }
         if !["quality", "low-bitrate", "aggressive", "very-aggressive"]
             .contains(&self.voice.vad_mode.as_str())
@@ -793,6 +796,36 @@ mod tests {
             d.voice.min_interruption_ms
         );
         assert_eq!(parsed.voice.greeting, d.voice.greeting);
+        assert_eq!(parsed.backend.url, d.backend.url);
+        assert_eq!(parsed.backend.timeout_ms, d.backend.timeout_ms);
+        assert_eq!(parsed.backend.attempts, d.backend.attempts);
+        assert_eq!(parsed.interview.spool_dir, d.interview.spool_dir);
+        assert_eq!(parsed.interview.redeliver_secs, d.interview.redeliver_secs);
+        assert_eq!(parsed.interview.max_follow_ups, d.interview.max_follow_ups);
+        assert_eq!(
+            parsed.interview.thin_answer_words,
+            d.interview.thin_answer_words
+        );
+        assert_eq!(
+            parsed.interview.silence_timeout_secs,
+            d.interview.silence_timeout_secs
+        );
+        assert_eq!(parsed.interview.max_reprompts, d.interview.max_reprompts);
+        assert_eq!(
+            parsed.interview.judge_timeout_ms,
+            d.interview.judge_timeout_ms
+        );
+        assert_eq!(
+            parsed.interview.wait_for_candidate_secs,
+            d.interview.wait_for_candidate_secs
+        );
+        assert_eq!(
+            parsed.interview.rejoin_grace_secs,
+            d.interview.rejoin_grace_secs
+        );
+        assert_eq!(parsed.interview.llm_phrasing, d.interview.llm_phrasing);
+        assert_eq!(parsed.interview.llm_judge, d.interview.llm_judge);
+        assert_eq!(parsed.voices, d.voices);
         parsed.validate().expect("defaults are valid");
     }
 

@@ -105,7 +105,10 @@ impl BackendApi {
                 json!({"id": application_id}),
             )
             .await?;
-        let rows = d["interviewResults"].as_array().cloned().unwrap_or_default();
+        let rows = d["interviewResults"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         Ok(rows
             .iter()
             .map(|r| {

@@ -105,7 +105,9 @@ pub async fn run(opts: DemoOptions) -> Result<Value, Error> {
         &opts.bin_dir.join("hiring-backend"),
         "run cargo build --workspace --bins",
     )?;
-    let openai_key = std::env::var("OPENAI_API_KEY").ok().filter(|k| !k.is_empty());
+    let openai_key = std::env::var("OPENAI_API_KEY")
+        .ok()
+        .filter(|k| !k.is_empty());
 
     // 1. LiveKit (the bundled test server).
     let (lk_key, lk_secret) = ("devkey", "demo-secret-0123456789abcdef0123456789");
@@ -144,7 +146,10 @@ pub async fn run(opts: DemoOptions) -> Result<Value, Error> {
                 "local AI server",
                 &py_ai,
                 &[
-                    opts.repo.join("scripts/local_ai/server.py").display().to_string(),
+                    opts.repo
+                        .join("scripts/local_ai/server.py")
+                        .display()
+                        .to_string(),
                     "--host".into(),
                     "127.0.0.1".into(),
                     "--port".into(),
@@ -218,9 +223,7 @@ pub async fn run(opts: DemoOptions) -> Result<Value, Error> {
         agent_name: agent_name.into(),
         max_jobs: 4,
         load_threshold: f32::INFINITY,
-        health_addr: "127.0.0.1:0"
-            .parse()
-            .map_err(|_| fail("address".into()))?,
+        health_addr: "127.0.0.1:0".parse().map_err(|_| fail("address".into()))?,
         drain_timeout: Duration::from_secs(60),
         ..WorkerOptions::default()
     };
@@ -266,7 +269,10 @@ pub async fn run(opts: DemoOptions) -> Result<Value, Error> {
 
     // 7. The interview, as the candidate's client shows it.
     let mut args = vec![
-        opts.repo.join("scripts/demo/candidate.py").display().to_string(),
+        opts.repo
+            .join("scripts/demo/candidate.py")
+            .display()
+            .to_string(),
         "--url".into(),
         url,
         "--token".into(),

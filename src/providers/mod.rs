@@ -14,6 +14,6 @@ pub mod types;
 pub use error::ProviderError;
 pub use retry::{with_retry, RetryPolicy};
 pub use types::{
-    AudioStream, ChatMessage, ChatRole, JsonSchema, Llm, LlmRequest, Stt, SttRequest, TextStream, Transcript,
-    Tts, TtsFactory,
+    AudioStream, ChatMessage, ChatRole, JsonSchema, Llm, LlmRequest, Stt, SttRequest, TextStream,
+    Transcript, Tts, TtsFactory,
 };

@@ -65,4 +65,3 @@ impl LocalAi {
         assert!(status.success(), "make_speech failed");
     }
 }
-

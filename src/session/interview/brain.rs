@@ -85,7 +85,10 @@ impl FlowBrain {
         match tokio::time::timeout(self.judge_timeout, verdict).await {
             Ok(j) => j,
             Err(_) => {
-                tracing::info!(question_index, "follow-up judge timed out; deciding by length");
+                tracing::info!(
+                    question_index,
+                    "follow-up judge timed out; deciding by length"
+                );
                 Judgement::unavailable(question_index)
             }
         }

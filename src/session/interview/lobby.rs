@@ -45,7 +45,11 @@ impl Lobby {
             }
             Some(RoomEvent::ParticipantDisconnected(p)) if !p.is_agent => {
                 self.humans.retain(|h| h.identity != p.identity);
-                if self.audio.as_ref().is_some_and(|a| a.identity == p.identity) {
+                if self
+                    .audio
+                    .as_ref()
+                    .is_some_and(|a| a.identity == p.identity)
+                {
                     self.audio = None;
                 }
                 LobbyEvent::Changed
@@ -91,5 +95,77 @@ impl Lobby {
                 attributes: &h.attributes,
             }),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interview::ApplicationSource;
+    use crate::room::Participant;
+    use std::collections::HashMap;
+
+    fn person(identity: &str, app: Option<&str>, is_agent: bool) -> Participant {
+        let mut attributes = HashMap::new();
+        if let Some(a) = app {
+            attributes.insert("applicationId".to_string(), a.to_string());
+        }
+        Participant {
+            sid: format!("PA_{identity}"),
+            identity: identity.into(),
+            name: String::new(),
+            metadata: String::new(),
+            attributes,
+            is_agent,
+        }
+    }
+
+    #[test]
+    fn the_application_comes_from_metadata_then_room_then_the_first_humans_attributes() {
+        let mut lobby = Lobby::default();
+        let none = serde_json::json!({});
+        assert_eq!(lobby.application_ref(&none, "lobby"), None);
+        lobby.apply(Some(RoomEvent::ParticipantConnected(person(
+            "other-agent",
+            Some("x"),
+            true,
+        ))));
+        assert_eq!(lobby.application_ref(&none, "lobby"), None);
+        lobby.apply(Some(RoomEvent::ParticipantConnected(person(
+            "ana", None, false,
+        ))));
+        assert_eq!(lobby.application_ref(&none, "lobby"), None);
+        let changed = person("ana", Some("app-7"), false);
+        lobby.apply(Some(RoomEvent::AttributesChanged {
+            participant: changed,
+            changed: HashMap::new(),
+        }));
+        let r = lobby
+            .application_ref(&none, "lobby")
+            .expect("from attributes");
+        assert_eq!(
+            (r.id.as_str(), r.source),
+            ("app-7", ApplicationSource::Attributes)
+        );
+        let r = lobby
+            .application_ref(&none, "interview-app-9-2")
+            .expect("from the room name");
+        assert_eq!(
+            (r.id.as_str(), r.source),
+            ("app-9", ApplicationSource::RoomName)
+        );
+        let meta = serde_json::json!({"applicationId": 42});
+        let r = lobby
+            .application_ref(&meta, "interview-app-9-2")
+            .expect("meta");
+        assert_eq!(
+            (r.id.as_str(), r.source),
+            ("42", ApplicationSource::Metadata)
+        );
+        lobby.apply(Some(RoomEvent::ParticipantDisconnected(person(
+            "ana", None, false,
+        ))));
+        assert!(lobby.humans.is_empty());
+        assert!(matches!(lobby.apply(None), LobbyEvent::Closed(_)));
     }
 }

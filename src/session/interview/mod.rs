@@ -331,7 +331,14 @@ impl SessionRunner for InterviewRunner {
                 // Apologize to whoever is there, then fail the job with the reason.
                 if !candidate.is_empty() || !lobby.humans.is_empty() {
                     if let Some(speech) = handle.say(UNKNOWN_APPLICATION, false).await {
-                        speak_out(&speech, &mut pipe_events, &room, &agent_track, Duration::from_secs(30)).await;
+                        speak_out(
+                            &speech,
+                            &mut pipe_events,
+                            &room,
+                            &agent_track,
+                            Duration::from_secs(30),
+                        )
+                        .await;
                     }
                 }
                 Err(SessionError::Failed(format!(
@@ -522,7 +529,9 @@ impl Live<'_> {
                 self.recorder.said(Speaker::Candidate, text).await;
             }
             PipelineEvent::AgentTranscript {
-                text, is_final: true, ..
+                text,
+                is_final: true,
+                ..
             } => {
                 self.recorder.said(Speaker::Interviewer, text).await;
             }
@@ -557,7 +566,8 @@ impl Live<'_> {
                     let llm = self.runner.llm.clone();
                     let title = self.app.job.title.clone();
                     self.scoring.spawn(async move {
-                        score_outcome(llm.as_ref(), &title, question_index, &question, &answer).await
+                        score_outcome(llm.as_ref(), &title, question_index, &question, &answer)
+                            .await
                     });
                 }
                 Action::End { reason } => {
@@ -596,7 +606,12 @@ fn merge_says(actions: Vec<Action>) -> Vec<Action> {
 
 fn log_score(o: &crate::interview::QuestionOutcome) {
     match &o.score {
-        Some(s) => tracing::info!(question = o.index, score = s.score, confidence = s.confidence, "answer scored"),
+        Some(s) => tracing::info!(
+            question = o.index,
+            score = s.score,
+            confidence = s.confidence,
+            "answer scored"
+        ),
         None => tracing::warn!(question = o.index, error = ?o.scoring_error, "answer not scored"),
     }
 }
@@ -668,7 +683,13 @@ impl InterviewRunner {
     /// `stop`. Interviews still running in this process are skipped.
     pub async fn redeliver_loop(&self, every: Duration, stop: CancellationToken) {
         loop {
-            match crate::interview::deliver_pending(&self.spool, self.sink.as_ref(), &self.options.delivery).await {
+            match crate::interview::deliver_pending(
+                &self.spool,
+                self.sink.as_ref(),
+                &self.options.delivery,
+            )
+            .await
+            {
                 Ok(report) if !report.delivered.is_empty() => tracing::info!(
                     delivered = report.delivered.len(),
                     partial = report.partial.len(),
@@ -682,5 +703,48 @@ impl InterviewRunner {
                 _ = tokio::time::sleep(every) => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn say(text: &str, kind: SayKind) -> Action {
+        Action::Say {
+            text: text.into(),
+            kind,
+        }
+    }
+
+    #[test]
+    fn greeting_and_first_question_are_one_utterance_and_closings_stay_apart() {
+        let merged = merge_says(vec![
+            say("Hello Ana.", SayKind::Greeting),
+            say("Why Rust?", SayKind::Question),
+            Action::Score {
+                question_index: 0,
+                question: "q".into(),
+                answer: "a".into(),
+            },
+            say("Tell me more.", SayKind::FollowUp),
+            say("Goodbye.", SayKind::Closing),
+            Action::End {
+                reason: EndReason::Completed,
+            },
+        ]);
+        assert_eq!(merged.len(), 5);
+        assert_eq!(merged[0], say("Hello Ana. Why Rust?", SayKind::Question));
+        assert!(matches!(merged[1], Action::Score { .. }));
+        assert_eq!(merged[2], say("Tell me more.", SayKind::FollowUp));
+        assert_eq!(merged[3], say("Goodbye.", SayKind::Closing));
+        assert_eq!(
+            merge_says(vec![
+                say("Goodbye.", SayKind::Closing),
+                say("Again.", SayKind::Repeat)
+            ])
+            .len(),
+            2
+        );
     }
 }

@@ -6,9 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::interview::spool::now_ms;
-use crate::interview::{
-    Language, QuestionOutcome, Speaker, Spool, SpoolRecord, TranscriptEntry,
-};
+use crate::interview::{Language, QuestionOutcome, Speaker, Spool, SpoolRecord, TranscriptEntry};
 
 pub struct Recorder {
     spool: Spool,
