@@ -1,5 +1,6 @@
-//! One agent session inside a room: the voice agent (`voice`), and the media diagnostics
-//! (`echo`, `tone`) that prove the path end to end without any AI.
+//! One agent session inside a room: the interviewer (`interview`), the free-conversation
+//! voice agent (`voice`), and the media diagnostics (`echo`, `tone`) that prove the path end
+//! to end without any AI.
 
 pub mod echo;
 pub mod job;
@@ -7,7 +8,7 @@ pub mod tone;
 pub mod voice;
 
 pub use echo::{run_echo, EchoOptions, EchoStats};
-pub use job::{EchoRunner, JobSpec, SessionError, SessionRunner};
 pub use interview::{Applications, InterviewOptions, InterviewRunner, LookupError};
+pub use job::{EchoRunner, JobSpec, SessionError, SessionRunner};
 pub use voice::VoiceRunner;
 pub mod interview;

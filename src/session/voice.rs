@@ -234,7 +234,10 @@ pub(super) async fn forward(mut stream: FrameReceiver, into: FrameSender) {
 }
 
 /// Agent audio from the pipeline (already paced) onto the published track.
-pub(super) async fn play(mut audio: mpsc::Receiver<crate::audio::AudioFrame>, mut voice: LocalAudioTrack) {
+pub(super) async fn play(
+    mut audio: mpsc::Receiver<crate::audio::AudioFrame>,
+    mut voice: LocalAudioTrack,
+) {
     while let Some(frame) = audio.recv().await {
         if let Err(e) = voice.capture_frame(&frame).await {
             tracing::warn!("agent audio not sent: {e}");
@@ -244,68 +247,66 @@ pub(super) async fn play(mut audio: mpsc::Receiver<crate::audio::AudioFrame>, mu
 
 /// Reflect one pipeline event in the room and the metrics.
 pub(super) async fn mirror(
-        room: &Room,
-        ev: PipelineEvent,
-        candidate_track: &str,
-        agent_track: &str,
-    ) {
-        let res = match ev {
-            PipelineEvent::StateChanged(s) => {
-                room.set_attributes(attrs(&[("lk.agent.state", s.as_str())]))
-                    .await
-            }
-            PipelineEvent::UserTranscript {
-                segment_id, text, ..
-            } => {
-                tracing::info!(%text, "candidate said");
-                send_transcript(room, &segment_id, candidate_track, &text, true).await
-            }
-            PipelineEvent::AgentTranscript {
-                segment_id,
-                text,
-                is_final,
-                ..
-            } => {
-                if is_final {
-                    tracing::info!(%text, "agent said");
-                }
-                send_transcript(room, &segment_id, agent_track, &text, is_final).await
-            }
-            PipelineEvent::Interrupted { heard, played, .. } => {
-                tracing::info!(?played, %heard, "agent interrupted by the candidate");
-                Ok(())
-            }
-            PipelineEvent::ProviderFailed { stage, error } => {
-                tracing::error!(?stage, "provider failed after retries: {error}");
-                Ok(())
-            }
-            PipelineEvent::Metrics(m) => {
-                let vm = voice_metrics();
-                for (h, v) in [
-                    (&vm.end_of_utterance, m.end_of_utterance_delay),
-                    (&vm.stt, m.stt_duration),
-                    (&vm.llm_ttft, m.llm_ttft),
-                    (&vm.tts_ttfb, m.tts_ttfb),
-                    (&vm.e2e, m.e2e),
-                ] {
-                    if let Some(v) = v {
-                        h.observe(v);
-                    }
-                }
-                tracing::info!(
-                    eou = ?m.end_of_utterance_delay, stt = ?m.stt_duration, llm_ttft = ?m.llm_ttft,
-                    tts_ttfb = ?m.tts_ttfb, agent = ?m.agent_latency, e2e = ?m.e2e, interrupted = m.interrupted,
-                    "turn metrics"
-                );
-                Ok(())
-            }
-            PipelineEvent::UserSpeechStarted { .. } | PipelineEvent::UserSpeechEnded { .. } => {
-                Ok(())
-            }
-        };
-        if let Err(e) = res {
-            tracing::warn!("could not update the room: {e}");
+    room: &Room,
+    ev: PipelineEvent,
+    candidate_track: &str,
+    agent_track: &str,
+) {
+    let res = match ev {
+        PipelineEvent::StateChanged(s) => {
+            room.set_attributes(attrs(&[("lk.agent.state", s.as_str())]))
+                .await
         }
+        PipelineEvent::UserTranscript {
+            segment_id, text, ..
+        } => {
+            tracing::info!(%text, "candidate said");
+            send_transcript(room, &segment_id, candidate_track, &text, true).await
+        }
+        PipelineEvent::AgentTranscript {
+            segment_id,
+            text,
+            is_final,
+            ..
+        } => {
+            if is_final {
+                tracing::info!(%text, "agent said");
+            }
+            send_transcript(room, &segment_id, agent_track, &text, is_final).await
+        }
+        PipelineEvent::Interrupted { heard, played, .. } => {
+            tracing::info!(?played, %heard, "agent interrupted by the candidate");
+            Ok(())
+        }
+        PipelineEvent::ProviderFailed { stage, error } => {
+            tracing::error!(?stage, "provider failed after retries: {error}");
+            Ok(())
+        }
+        PipelineEvent::Metrics(m) => {
+            let vm = voice_metrics();
+            for (h, v) in [
+                (&vm.end_of_utterance, m.end_of_utterance_delay),
+                (&vm.stt, m.stt_duration),
+                (&vm.llm_ttft, m.llm_ttft),
+                (&vm.tts_ttfb, m.tts_ttfb),
+                (&vm.e2e, m.e2e),
+            ] {
+                if let Some(v) = v {
+                    h.observe(v);
+                }
+            }
+            tracing::info!(
+                eou = ?m.end_of_utterance_delay, stt = ?m.stt_duration, llm_ttft = ?m.llm_ttft,
+                tts_ttfb = ?m.tts_ttfb, agent = ?m.agent_latency, e2e = ?m.e2e, interrupted = m.interrupted,
+                "turn metrics"
+            );
+            Ok(())
+        }
+        PipelineEvent::UserSpeechStarted { .. } | PipelineEvent::UserSpeechEnded { .. } => Ok(()),
+    };
+    if let Err(e) = res {
+        tracing::warn!("could not update the room: {e}");
+    }
 }
 
 async fn send_transcript(
