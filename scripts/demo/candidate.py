@@ -74,7 +74,8 @@ class Mic:
 async def run(args):
     answers = [load_wav(p) for p in args.answer]
     room = rtc.Room()
-    state = {"agent": None, "value": None, "since": time.monotonic(), "spoke": False}
+    # "spoke": the agent has said something since our last answer (so it is our turn).
+    state = {"agent": None, "value": None, "since": time.monotonic(), "spoke": args.answer_at_once}
     done = asyncio.Event()
 
     def track_state(p):
@@ -139,11 +140,18 @@ async def run(args):
 
     async def answer_loop():
         i = 0
-        while i < len(answers):
+        while True:
             await asyncio.sleep(0.1)
             listening = state["value"] == "listening" and state["spoke"]
             settled = time.monotonic() - state["since"] >= args.settle
-            if listening and settled and not mic.playing and mic.queue.empty():
+            if args.leave_after_answers is not None and i >= args.leave_after_answers:
+                # Hang up once the agent has moved on (said something after our last answer).
+                if listening and not mic.playing and mic.queue.empty():
+                    emit(event="left", reason=f"hung up after {i} answer(s)")
+                    done.set()
+                    return
+                continue
+            if i < len(answers) and listening and settled and not mic.playing and mic.queue.empty():
                 emit(event="answering", index=i, file=args.answer[i])
                 state["spoke"] = False  # wait for the next interviewer turn
                 await mic.queue.put(answers[i])
@@ -169,6 +177,11 @@ def main():
     ap.add_argument("--settle", type=float, default=1.0,
                     help="seconds the agent must stay listening before the next answer")
     ap.add_argument("--max-seconds", type=float, default=600)
+    ap.add_argument("--leave-after-answers", type=int, metavar="N",
+                    help="hang up after N answers, once the agent has spoken again")
+    ap.add_argument("--answer-at-once", action="store_true",
+                    help="answer as soon as the agent is listening, without waiting for it to speak "
+                         "first (a candidate rejoining mid-interview)")
     sys.exit(asyncio.run(run(ap.parse_args())))
 
 

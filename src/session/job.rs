@@ -1,6 +1,6 @@
 //! What the worker hands a session: the job (room, token, metadata) and a cancel switch; and
-//! the [`SessionRunner`] trait the worker calls for every assignment. Until the interviewer
-//! lands, the runner is the media diagnostic (echo) so dispatch can be proven end to end.
+//! the [`SessionRunner`] trait the worker calls for every assignment (the interviewer, the
+//! free voice agent, or the echo diagnostic, per `voice.session`).
 
 use std::collections::HashSet;
 use std::time::Duration;
