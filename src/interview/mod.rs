@@ -10,7 +10,7 @@
 //! lines, localized), `intent` (repeat / clarify requests), `injection` (prompt-injection
 //! detection), `data_block` (candidate text as escaped data), `llm` (collecting completions,
 //! JSON extraction, one-retry helper), `prompts`, `plan`, `judge` (follow-up judge), `flow`,
-//! `transcript`, `scoring`, `summary`, `brain` (the pipeline [`crate::pipeline::Brain`]),
+//! `transcript`, `scoring`, `summary`, `brain` (prompts of the spoken turns),
 //! `error`; results that are never lost: `spool` (fsynced JSON-lines spool), `spool_recover`
 //! (pending interviews, partial results), `delivery` (retrying delivery to a `ResultSink`);
 //! session inputs: `resolve` (which application a room is for), `voice` (TTS voice choice);

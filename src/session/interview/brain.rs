@@ -102,7 +102,7 @@ fn now() -> std::time::Instant {
 #[async_trait]
 impl Brain for FlowBrain {
     async fn request(&self, conversation: &Conversation, user_text: &str) -> LlmRequest {
-        self.prompts.request(conversation, user_text).await
+        self.prompts.request(conversation.messages(), user_text)
     }
 
     async fn reply(&self, conversation: &Conversation, user_text: &str) -> BrainReply {
@@ -152,7 +152,7 @@ impl Brain for FlowBrain {
                     kind: *kind,
                 };
                 self.prompts.set_directive(directive_for(&action));
-                BrainReply::Llm(self.prompts.request(conversation, user_text).await)
+                BrainReply::Llm(self.prompts.request(conversation.messages(), user_text))
             }
             // Repeats, clarifications, re-prompts (and everything when not phrasing): verbatim.
             _ => BrainReply::Say(
@@ -168,7 +168,4 @@ impl Brain for FlowBrain {
         self.prompts.stt_prompt()
     }
 
-    fn apology(&self) -> String {
-        self.prompts.apology()
-    }
 }
