@@ -94,20 +94,26 @@ impl SpoolFile {
     }
 }
 
-/// A directory of spool files, owned by ONE worker process. Cheap to clone; clones share the
-/// per-key write locks and the set of live interviews.
+/// A directory of spool files. Cheap to clone; clones share the per-key write locks and the
+/// set of live interviews. Several worker processes may share one directory.
 ///
 /// Live interviews: a `started` record appended through this spool makes the key live until
-/// its `result` record, `mark_delivered` or [`Spool::release`]. [`Spool::pending`] flags them
-/// (`PendingInterview::live`) and delivery skips them, so a periodic delivery run never ships
-/// a partial result of an interview that is still going (the final result, sent later under
-/// the same idempotency key, would then be dropped by the backend as a repeat). After a crash
-/// the new process has no live keys, so the dead interview's partial result is delivered.
+/// its `result` record, `mark_delivered` or [`Spool::release`]; the file is held with an
+/// exclusive `flock` meanwhile. [`Spool::pending`] flags live interviews (this process's, and
+/// other processes' through their locks: `PendingInterview::live`) and delivery skips them, so
+/// a delivery run never ships a partial result of an interview that is still going (the final
+/// result, sent later under the same idempotency key, would replace it, but the hiring team
+/// would see a half interview meanwhile). A process that dies loses its locks with it, so the
+/// dead interview's partial result is delivered by the next run.
 #[derive(Debug, Clone)]
 pub struct Spool {
     dir: PathBuf,
     locks: Arc<Mutex<HashMap<String, Arc<Mutex<()>>>>>,
     live: Arc<Mutex<HashSet<String>>>,
+    /// Live interviews' files, each held open with an exclusive `flock`, so OTHER processes
+    /// sharing the directory see them as live too (the kernel drops the lock when this process
+    /// dies, however it dies).
+    held: Arc<Mutex<HashMap<String, File>>>,
 }
 
 impl Spool {
@@ -118,6 +124,7 @@ impl Spool {
             dir: dir.to_path_buf(),
             locks: Arc::default(),
             live: Arc::default(),
+            held: Arc::default(),
         })
     }
 
@@ -170,20 +177,30 @@ impl Spool {
         self.set_live(key, false);
     }
 
-    /// Started through this spool and not yet finished (see the type docs).
+    /// Started through this spool and not yet finished (see the type docs), or held live by
+    /// another process sharing the directory (its `flock` on the file).
     pub fn is_live(&self, key: &str) -> bool {
-        self.live
+        let here = self
+            .live
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .contains(key)
+            .contains(key);
+        here || self.path_of(key).is_ok_and(|p| locked_elsewhere(&p))
     }
 
     fn set_live(&self, key: &str, live: bool) {
         let mut set = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
         if live {
             set.insert(key.to_string());
+            if let Ok(path) = self.path_of(key) {
+                if let Some(file) = lock_exclusive(&path) {
+                    held.insert(key.to_string(), file);
+                }
+            }
         } else {
             set.remove(key);
+            held.remove(key); // closing the file releases the flock
         }
     }
 
@@ -258,6 +275,28 @@ impl Spool {
         let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
         locks.entry(key.to_string()).or_default().clone()
     }
+}
+
+/// Open `path` and take an exclusive, non-blocking `flock` on it; None if that fails.
+fn lock_exclusive(path: &Path) -> Option<File> {
+    let file = File::open(path).ok()?;
+    flock(&file, libc::LOCK_EX | libc::LOCK_NB).then_some(file)
+}
+
+/// Does another open file (another process, or another `Spool` of this one) hold `path`'s
+/// exclusive lock?
+fn locked_elsewhere(path: &Path) -> bool {
+    match File::open(path) {
+        // The probe's own shared lock is released when `file` is dropped.
+        Ok(file) => !flock(&file, libc::LOCK_SH | libc::LOCK_NB),
+        Err(_) => false,
+    }
+}
+
+fn flock(file: &File, op: libc::c_int) -> bool {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock on a valid, open file descriptor owned by `file` for this call.
+    unsafe { libc::flock(file.as_raw_fd(), op) == 0 }
 }
 
 pub fn now_ms() -> u64 {

@@ -223,9 +223,11 @@ fn partial_result_after_a_mid_interview_crash() {
     for r in &lines {
         spool.append(&key, r).unwrap();
     }
-    // No result record: the process died here. This process still sees it live; a new one
-    // (a fresh Spool on the same directory) does not.
+    // No result record: the process died here. While it runs it sees the interview live (and
+    // so does any other process, through its file lock); once it is gone, a new one does not.
     assert!(spool.pending().unwrap()[0].live);
+    assert!(Spool::open(&tmp.0).unwrap().pending().unwrap()[0].live);
+    drop(spool);
     let spool = Spool::open(&tmp.0).unwrap();
     let pending = spool.pending().unwrap();
     assert!(!pending[0].live);
@@ -472,6 +474,30 @@ async fn live_interviews_are_not_delivered_until_finished_or_released() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn another_process_sharing_the_spool_never_delivers_a_live_interview() {
+    let tmp = TempDir::new();
+    // Two worker processes on one spool directory (two `Spool`s: separate file locks).
+    let worker_a = Spool::open(&tmp.0).unwrap();
+    let worker_b = Spool::open(&tmp.0).unwrap();
+    let (running, start) = started("app-20");
+    worker_a.append(&running, &start).unwrap();
+    worker_a
+        .append(&running, &said(Speaker::Interviewer, "Hello", 0))
+        .unwrap();
+    assert!(worker_b.is_live(&running), "B sees A's flock");
+    let sink = ScriptedSink::default();
+    let report = deliver_pending(&worker_b, &sink, &policy()).await.unwrap();
+    assert_eq!(report.live, vec![running.clone()]);
+    assert!(sink.saves().is_empty());
+    // A dies mid-interview (kill -9 drops its locks): B delivers the partial result.
+    drop(worker_a);
+    assert!(!worker_b.is_live(&running));
+    let report = deliver_pending(&worker_b, &sink, &policy()).await.unwrap();
+    assert_eq!(report.partial, vec![running]);
+    assert_eq!(sink.saves().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
 async fn permanent_failures_and_exhausted_retries_stay_pending() {
     let tmp = TempDir::new();
     let spool = Spool::open(&tmp.0).unwrap();
@@ -482,7 +508,9 @@ async fn permanent_failures_and_exhausted_retries_stay_pending() {
     spool
         .append(&partial, &said(Speaker::Interviewer, "Hello", 0))
         .unwrap();
-    // The process dies; a new one opens the spool: the partial is no longer live.
+    // The process dies (its locks go with it); a new one opens the spool: the partial is no
+    // longer live.
+    drop(spool);
     let spool = Spool::open(&tmp.0).unwrap();
     let mut order = [rejected.clone(), flaky.clone(), partial.clone()];
     order.sort();

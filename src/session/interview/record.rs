@@ -93,3 +93,11 @@ impl Recorder {
         }
     }
 }
+
+impl Drop for Recorder {
+    /// A session that ends without a `result` record (an error, a panic) makes its partial
+    /// result deliverable by the next delivery run instead of staying live until restart.
+    fn drop(&mut self) {
+        self.spool.release(&self.key);
+    }
+}
