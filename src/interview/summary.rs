@@ -187,6 +187,10 @@ fn injection_attempts(outcomes: &[QuestionOutcome]) -> usize {
 
 /// The prose parts from the LLM (strict JSON, one retry), else [`fallback_summary`].
 pub async fn summarize(llm: &dyn Llm, job_title: &str, outcomes: &[QuestionOutcome]) -> Summary {
+    // Nothing answered: nothing for an LLM to judge (it would invent a verdict).
+    if outcomes.iter().all(|o| o.answer.trim().is_empty()) {
+        return fallback_summary(outcomes);
+    }
     let request = summary_request(job_title, outcomes);
     match complete_validated(llm, &request, "summary", SUMMARY_FORMAT, parse_summary).await {
         Ok(s) => s,
@@ -425,6 +429,12 @@ mod tests {
         }
         let s = fallback_summary(&[outcome(0, "x", None, false)]);
         assert_eq!(s.recommendation, Recommendation::No);
+        // Nothing answered: no LLM call at all (a model would invent a verdict).
+        let llm = FakeLlm::new().with_default_reply("{\"recommendation\": \"strong_yes\"}");
+        let s = summarize(&llm, "Engineer", &[]).await;
+        assert_eq!(s.source, SummarySource::Fallback);
+        assert_eq!(s.recommendation, Recommendation::No);
+        assert!(llm.calls().is_empty());
         assert!(s.summary.contains("human review"));
         assert_eq!(
             Recommendation::from_average(Some(9.0)),

@@ -85,6 +85,7 @@ impl Engine {
                         .send(bytes::BytesMut::from(&bytes[..]))
                         .await
                         .map_err(|e| RoomError::WebRtc(e.to_string()));
+                    self.last_data_sent = Some(tokio::time::Instant::now());
                     if let Some(r) = reply {
                         let _ = r.send(res);
                     }
@@ -96,6 +97,12 @@ impl Engine {
     }
 
     pub(super) async fn leave(&mut self) {
+        // `send` only queues to the SCTP association; closing at once would drop what was just
+        // sent (a goodbye's final transcript). Linger briefly after the last data packet.
+        const LINGER: std::time::Duration = std::time::Duration::from_millis(400);
+        if let Some(t) = self.last_data_sent {
+            tokio::time::sleep_until(t + LINGER).await;
+        }
         self.signal
             .send(Req::Leave(proto::LeaveRequest {
                 reason: proto::DisconnectReason::ClientInitiated as i32,

@@ -128,6 +128,8 @@ pub(crate) struct Engine {
     unresolved: Vec<Arc<dyn TrackRemote>>,
     reassembler: Reassembler,
     pending_data: Vec<PendingData>,
+    /// When the last data packet went to a data channel (see `leave`).
+    last_data_sent: Option<tokio::time::Instant>,
     events: mpsc::Sender<RoomEvent>,
     cmd_rx: mpsc::Receiver<Command>,
 }
@@ -196,6 +198,7 @@ impl Engine {
             unresolved: Vec::new(),
             reassembler: Reassembler::default(),
             pending_data: Vec::new(),
+            last_data_sent: None,
             events,
             cmd_rx,
         };

@@ -374,13 +374,19 @@ async fn speak_out(
     tokio::pin!(stop);
     loop {
         tokio::select! {
-            _ = &mut done => return,
+            _ = &mut done => break,
             _ = &mut stop => return,
             ev = pipe_events.recv() => match ev {
                 Some(ev) => mirror(room, ev, "", agent_track).await,
                 None => return,
             },
         }
+    }
+    // The final transcript is emitted just after the speech is done: forward it too.
+    while let Ok(Some(ev)) =
+        tokio::time::timeout(Duration::from_millis(300), pipe_events.recv()).await
+    {
+        mirror(room, ev, "", agent_track).await;
     }
 }
 
