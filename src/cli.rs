@@ -268,11 +268,13 @@ fn session_runner(
 /// The interviewer with the GraphQL backend from `[backend]`.
 pub fn interview_runner(config: &Config) -> Result<InterviewRunner, Error> {
     if config.backend.url.trim().is_empty() {
-        return Err(Error::Other(
-            "backend.url is not set (INTERVIEW_BACKEND_URL): the interviewer needs the hiring \
-             backend's GraphQL endpoint. Use --session voice for a free conversation without one."
+        return Err(Error::Config(crate::config::ConfigError::Invalid {
+            key: "backend.url",
+            message: "is empty (set INTERVIEW_BACKEND_URL): the interviewer needs the hiring \
+                      backend's GraphQL endpoint; --session voice runs a free conversation \
+                      without one"
                 .into(),
-        ));
+        }));
     }
     config.require_ai_key()?;
     let backend = Arc::new(

@@ -484,14 +484,8 @@ impl Config {
     /// Load: file (if `path` is given or `agent.toml` exists in the working directory), then
     /// environment, then `overrides`; then validate.
     pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
-        let mut config = match path {
-            Some(p) => Self::from_file(p)?,
-            None if Path::new("agent.toml").exists() => Self::from_file(Path::new("agent.toml"))?,
-            None => Config::default(),
-        };
-        config.apply_env(|k| std::env::var(k).ok());
-        config.apply_overrides(overrides);
-        config.validate()?;
+        let config = Self::load_unchecked_livekit(path, overrides)?;
+        config.validate_livekit()?;
         Ok(config)
     }
 

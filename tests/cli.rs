@@ -153,21 +153,50 @@ async fn unreachable_server_is_retried_with_backoff_then_reported() {
 }
 
 #[tokio::test]
-async fn the_voice_agent_without_an_ai_backend_is_refused_at_start() {
-    let out = agent()
-        .env("LIVEKIT_URL", "ws://127.0.0.1:9")
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("OPENAI_BASE_URL")
-        .args(["start", "--health-port", "0"])
-        .output()
-        .await
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+async fn the_agent_without_an_ai_backend_or_a_hiring_backend_is_refused_at_start() {
+    let run = |args: &'static [&'static str], backend: Option<&'static str>| {
+        let mut cmd = agent();
+        cmd.env("LIVEKIT_URL", "ws://127.0.0.1:9")
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("OPENAI_BASE_URL")
+            .env_remove("INTERVIEW_BACKEND_URL")
+            .args(args);
+        if let Some(b) = backend {
+            cmd.env("INTERVIEW_BACKEND_URL", b);
+        }
+        async move {
+            let out = cmd.output().await.unwrap();
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr).to_string(),
+            )
+        }
+    };
+    // The interviewer (the default session) needs the hiring backend...
+    let (code, stderr) = run(&["start", "--health-port", "0"], None).await;
+    assert_eq!(code, Some(2), "stderr: {stderr}");
     assert!(
-        stderr.contains("OPENAI_API_KEY") && stderr.contains("OPENAI_BASE_URL"),
+        stderr.contains("backend.url") && stderr.contains("INTERVIEW_BACKEND_URL"),
         "stderr: {stderr}"
     );
+    // ... and an AI backend, like the free voice agent.
+    for (args, backend) in [
+        (
+            &["start", "--health-port", "0"][..],
+            Some("http://127.0.0.1:9/graphql"),
+        ),
+        (
+            &["start", "--health-port", "0", "--session", "voice"][..],
+            None,
+        ),
+    ] {
+        let (code, stderr) = run(args, backend).await;
+        assert_eq!(code, Some(2), "{args:?}: stderr: {stderr}");
+        assert!(
+            stderr.contains("OPENAI_API_KEY") && stderr.contains("OPENAI_BASE_URL"),
+            "{args:?}: stderr: {stderr}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -89,14 +89,20 @@ fn the_demo_runs_a_whole_interview_and_the_backend_stores_it() {
             .any(|t| t.contains("slow database query")),
         "third question asked: {interviewer:?}"
     );
-    // Whisper tiny.en mishears some words; these it gets.
+    // Whisper tiny.en mishears some words ("Rust" -> "rest", "idempotency" -> "eye potency"),
+    // differently on different CPUs; any of these words proves the answer got through.
+    let heard = |words: &[&str]| {
+        candidate
+            .iter()
+            .any(|t| words.iter().any(|w| t.contains(w)))
+    };
     assert!(
-        candidate.iter().any(|t| t.contains("payment service")),
-        "{candidate:?}"
+        heard(&["payment", "consistency", "schema"]),
+        "first answer: {candidate:?}"
     );
     assert!(
-        candidate.iter().any(|t| t.contains("query plan")),
-        "{candidate:?}"
+        heard(&["query plan", "indexes", "statistics"]),
+        "last answer: {candidate:?}"
     );
     // Every question has an outcome: a 1-10 score or the reason it has none.
     let questions = r["questions"].as_array().expect("questions");

@@ -7,15 +7,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
 use common::local_ai::LocalAi;
 use common::{Env, TempDir};
 use hiring_backend::{BackendOptions, NewApplication, RunningBackend};
-use interview_agent::config::Config;
-use interview_agent::session::{InterviewRunner, JobSpec, SessionRunner};
+use interview_agent::session::{JobSpec, SessionRunner};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -25,17 +24,6 @@ const A1: &str = "My favourite language is Rust, because the compiler catches my
                   before my users do, and the programs are fast.";
 const A2: &str = "I am proud of a search service I built for a library, which answers every \
                   query in under fifty milliseconds.";
-
-fn runner(backend: &RunningBackend, ai: &LocalAi, spool: &Path) -> InterviewRunner {
-    let mut config = Config::default();
-    config.openai.base_url = format!("{}/v1", ai.url);
-    config.openai.timeout_ms = 60_000;
-    config.backend.url = backend.graphql_url();
-    config.interview.spool_dir = spool.to_path_buf();
-    config.interview.llm_phrasing = false;
-    config.interview.llm_judge = false;
-    interview_agent::cli::interview_runner(&config).expect("interview runner")
-}
 
 fn application(backend: &RunningBackend) -> String {
     backend
@@ -136,7 +124,11 @@ async fn a_candidate_who_rejoins_continues_and_one_who_stays_away_ends_the_inter
     let app = application(&backend);
     let room = format!("interview-{app}-1");
     let session = {
-        let r = runner(&backend, &ai, &dir.0.join("spool"));
+        let r = common::interview_runner(
+            &backend.graphql_url(),
+            &format!("{}/v1", ai.url),
+            &dir.0.join("spool"),
+        );
         let job = job(&env, &room);
         tokio::spawn(async move { r.run(job, CancellationToken::new()).await })
     };
@@ -171,7 +163,11 @@ async fn a_candidate_who_rejoins_continues_and_one_who_stays_away_ends_the_inter
     let app = application(&backend);
     let room = format!("interview-{app}-1");
     let session = {
-        let mut r = runner(&backend, &ai, &dir.0.join("spool"));
+        let mut r = common::interview_runner(
+            &backend.graphql_url(),
+            &format!("{}/v1", ai.url),
+            &dir.0.join("spool"),
+        );
         r.options.rejoin_grace = Duration::from_secs(2);
         let job = job(&env, &room);
         tokio::spawn(async move { r.run(job, CancellationToken::new()).await })

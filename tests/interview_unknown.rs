@@ -18,24 +18,10 @@ use std::time::Duration;
 
 use common::local_ai::LocalAi;
 use common::{tracks_from, Env, PyPeer, TempDir};
-use hiring_backend::{BackendOptions, NewApplication, RunningBackend};
-use interview_agent::config::Config;
-use interview_agent::session::{InterviewRunner, JobSpec, SessionError, SessionRunner};
+use hiring_backend::{BackendOptions, NewApplication};
+use interview_agent::session::{JobSpec, SessionError, SessionRunner};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
-
-/// The interviewer as `interview-agent start` builds it, with the local AI stack at `ai_url`
-/// (never contacted when the session fails before it needs AI).
-fn runner(backend: &RunningBackend, ai_url: &str, spool: &Path) -> InterviewRunner {
-    let mut config = Config::default();
-    config.openai.base_url = ai_url.to_string();
-    config.openai.timeout_ms = 60_000;
-    config.backend.url = backend.graphql_url();
-    config.interview.spool_dir = spool.to_path_buf();
-    config.interview.llm_phrasing = false;
-    config.interview.llm_judge = false;
-    interview_agent::cli::interview_runner(&config).expect("interview runner")
-}
 
 fn job(env: &Env, room: &str, id: &str) -> JobSpec {
     JobSpec {
@@ -148,7 +134,11 @@ async fn unknown_application_apologizes_and_fails_and_an_attribute_finds_a_known
     let mic = dir.0.join("silence.wav");
     silent_wav(&mic);
     let mic = mic.to_string_lossy().to_string();
-    let runner = Arc::new(runner(&backend, &format!("{}/v1", ai.url), &spool));
+    let runner = Arc::new(common::interview_runner(
+        &backend.graphql_url(),
+        &format!("{}/v1", ai.url),
+        &spool,
+    ));
 
     // 1. Unknown application: the apology, then the agent leaves and the job fails.
     let room = "interview-nosuchapp-1";
@@ -348,7 +338,8 @@ async fn no_application_id_anywhere_fails_the_job() {
     let dir = TempDir::new("noapp");
     let spool = dir.0.join("spool");
     // A local address nothing listens on: any AI request would fail loudly.
-    let mut runner = runner(&backend, "http://127.0.0.1:9/v1", &spool);
+    let mut runner =
+        common::interview_runner(&backend.graphql_url(), "http://127.0.0.1:9/v1", &spool);
     runner.options.wait_for_candidate = Duration::from_secs(4);
     let runner = Arc::new(runner);
 

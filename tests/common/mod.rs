@@ -220,3 +220,21 @@ pub fn rms_dbfs(samples: &[i16]) -> f64 {
     let ms = samples.iter().map(|&s| (s as f64).powi(2)).sum::<f64>() / samples.len() as f64;
     (10.0 * (ms / (32768.0f64 * 32768.0)).log10()).max(-120.0)
 }
+
+/// The interviewer as `interview-agent start` builds it (`cli::interview_runner`), against the
+/// hiring backend at `backend_graphql` and the OpenAI-compatible AI at `ai_base_url` (the local
+/// stack: questions verbatim, follow-ups by word count), spooling into `spool`.
+pub fn interview_runner(
+    backend_graphql: &str,
+    ai_base_url: &str,
+    spool: &std::path::Path,
+) -> interview_agent::session::InterviewRunner {
+    let mut config = interview_agent::config::Config::default();
+    config.openai.base_url = ai_base_url.to_string();
+    config.openai.timeout_ms = 60_000;
+    config.backend.url = backend_graphql.to_string();
+    config.interview.spool_dir = spool.to_path_buf();
+    config.interview.llm_phrasing = false;
+    config.interview.llm_judge = false;
+    interview_agent::cli::interview_runner(&config).expect("interview runner")
+}
