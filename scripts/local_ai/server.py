@@ -381,6 +381,23 @@ def build_app():
         }
 
     # ---------------------------------------------------------------- LLM
+    def bounded(schema):
+        """The schema with every open string and array bounded (small models otherwise ramble
+        until max_tokens and the JSON never closes). Local decoding only: OpenAI gets the
+        caller's schema unchanged."""
+        if isinstance(schema, list):
+            return [bounded(x) for x in schema]
+        if not isinstance(schema, dict):
+            return schema
+        out = {k: bounded(v) for k, v in schema.items()}
+        types = out.get("type")
+        types = types if isinstance(types, list) else [types]
+        if "string" in types and "enum" not in out:
+            out.setdefault("maxLength", 160)
+        if "array" in types:
+            out.setdefault("maxItems", 4)
+        return out
+
     @app.post("/v1/chat/completions")
     async def chat(request: Request):
         try:
@@ -423,7 +440,9 @@ def build_app():
         if isinstance(rf, dict):
             if rf.get("type") == "json_schema" and isinstance(rf.get("json_schema"), dict):
                 schema = rf["json_schema"].get("schema")
-                kwargs["response_format"] = {"type": "json_object", "schema": schema} if schema else {"type": "json_object"}
+                kwargs["response_format"] = (
+                    {"type": "json_object", "schema": bounded(schema)} if schema else {"type": "json_object"}
+                )
             elif rf.get("type") == "json_object":
                 kwargs["response_format"] = {"type": "json_object"}
         cid = "chatcmpl-" + uuid.uuid4().hex[:24]
