@@ -167,5 +167,4 @@ impl Brain for FlowBrain {
     fn stt_prompt(&self) -> Option<String> {
         self.prompts.stt_prompt()
     }
-
 }

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::brain::lock;
-use super::{Live, Outcome};
+use super::live::{log_score, Live, Outcome};
 use crate::interview::spool::now_ms;
 use crate::interview::{
     deliver_key, summarize, EndReason, InterviewMeta, InterviewResult, SpoolRecord,
@@ -79,7 +79,7 @@ impl Live<'_> {
                 }
                 done = self.scoring.join_next() => {
                     if let Some(Ok(outcome)) = done {
-                        super::log_score(&outcome);
+                        log_score(&outcome);
                         self.recorder.outcome(outcome).await;
                     }
                 }

@@ -13,9 +13,15 @@
 //! 4. Everything said and every score is spooled as it happens ([`record`]); at the end the
 //!    summary and final result are spooled, then delivered ([`finish`]). The candidate may
 //!    leave and rejoin within `rejoin_grace` and the same interview continues.
+//!
+//! Files: this one (set-up, the runner, the unknown-application path), `lobby` (before the
+//! interview), `brain` (the flow-driven pipeline brain), `live` (the running interview's
+//! loop), `record` (transcript and scores, spooled as they happen), `finish` (summary, result,
+//! delivery), `sources` (the GraphQL backend as the source of applications).
 
 pub mod brain;
 pub mod finish;
+pub mod live;
 pub mod lobby;
 pub mod record;
 pub mod sources;
@@ -28,7 +34,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use self::brain::{lock, FlowBrain, FlowEffect, SharedFlow};
+use self::brain::{FlowBrain, FlowEffect, SharedFlow};
+use self::live::Live;
 use self::lobby::{CandidateAudio, Lobby, LobbyEvent};
 use self::record::Recorder;
 use super::job::{JobSpec, SessionError, SessionRunner};
@@ -37,15 +44,13 @@ use crate::audio::frame_queue;
 use crate::interview::lines::UNKNOWN_APPLICATION;
 use crate::interview::spool::now_ms;
 use crate::interview::{
-    idempotency_key, score_outcome, Action, Application, EndReason, Flow, FlowConfig, Input,
-    QuestionPlan, ResultSink, SayKind, Speaker, Spool, VoiceConfig,
+    idempotency_key, Application, Flow, FlowConfig, QuestionPlan, ResultSink, Spool, VoiceConfig,
 };
 use crate::pipeline::{
-    AgentSpeech, AgentState, Brain, DefaultBrain, PipelineEvent, PipelineHandle, PipelineOptions,
-    Providers, VoicePipeline,
+    AgentSpeech, Brain, DefaultBrain, PipelineEvent, PipelineOptions, Providers, VoicePipeline,
 };
 use crate::providers::{Llm, RetryPolicy, Stt, TtsFactory};
-use crate::room::{Room, RoomEvent, RoomOptions};
+use crate::room::{Room, RoomOptions};
 
 /// Why an application could not be had.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -135,11 +140,6 @@ impl InterviewRunner {
         c.judge_timeout = o.judge_timeout + Duration::from_secs(1);
         c
     }
-}
-
-enum Outcome {
-    Ended(EndReason),
-    RoomLost(String),
 }
 
 #[async_trait]
@@ -390,245 +390,6 @@ async fn speak_out(
     }
 }
 
-/// A running interview's state.
-struct Live<'a> {
-    runner: &'a InterviewRunner,
-    room: &'a Room,
-    handle: PipelineHandle,
-    flow: SharedFlow,
-    app: Application,
-    recorder: Recorder,
-    scoring: JoinSet<crate::interview::QuestionOutcome>,
-    /// The closing line being spoken.
-    closing: Option<AgentSpeech>,
-    ending: Option<EndReason>,
-    /// The agent is thinking or speaking: the candidate's silence is not counted.
-    agent_busy: bool,
-    agent_track: String,
-}
-
-fn now() -> std::time::Instant {
-    tokio::time::Instant::now().into_std()
-}
-
-impl Live<'_> {
-    #[allow(clippy::too_many_arguments)]
-    async fn interview(
-        &mut self,
-        cancel: &CancellationToken,
-        events: &mut mpsc::Receiver<RoomEvent>,
-        pipe_events: &mut mpsc::Receiver<PipelineEvent>,
-        effects: &mut mpsc::Receiver<FlowEffect>,
-        candidate: &mut String,
-        candidate_track: &mut String,
-        forwarder: &mut Option<tokio::task::JoinHandle<()>>,
-        input_tx: &crate::audio::FrameSender,
-    ) -> Outcome {
-        let start = lock(&self.flow).start(now());
-        self.execute(start).await;
-        let mut empty_since: Option<tokio::time::Instant> = None;
-        loop {
-            if self.ending.is_some() && self.closing.is_none() {
-                // Ended without a closing line to wait for.
-                return Outcome::Ended(self.ending.unwrap_or(EndReason::Completed));
-            }
-            // Silence is counted from the end of the agent's line, so no timer runs while the
-            // agent talks (the flow hears `AgentDoneSpeaking` when it stops).
-            let deadline = if self.agent_busy {
-                None
-            } else {
-                lock(&self.flow)
-                    .next_deadline()
-                    .map(tokio::time::Instant::from_std)
-            };
-            let grace = empty_since.map(|t| t + self.runner.options.rejoin_grace);
-            let closing = self.closing.clone();
-            tokio::select! {
-                biased;
-                _ = cancel.cancelled() => {
-                    let a = lock(&self.flow).abort(EndReason::Terminated);
-                    self.execute(a).await;
-                    return Outcome::Ended(EndReason::Terminated);
-                }
-                _ = async { match &closing { Some(s) => { s.done().await; } None => std::future::pending().await } } => {
-                    return Outcome::Ended(self.ending.unwrap_or(EndReason::Completed));
-                }
-                _ = sleep_opt(grace) => {
-                    tracing::info!(%candidate, "candidate did not come back; ending the interview");
-                    let a = lock(&self.flow).abort(EndReason::CandidateLeft);
-                    self.execute(a).await;
-                    return Outcome::Ended(EndReason::CandidateLeft);
-                }
-                Some(effect) = effects.recv() => {
-                    let FlowEffect::Actions(a) = effect;
-                    self.execute(a).await;
-                }
-                Some(done) = self.scoring.join_next(), if !self.scoring.is_empty() => {
-                    if let Ok(outcome) = done {
-                        log_score(&outcome);
-                        self.recorder.outcome(outcome).await;
-                    }
-                }
-                _ = sleep_opt(deadline) => {
-                    let a = lock(&self.flow).poll(now());
-                    self.execute(a).await;
-                }
-                ev = pipe_events.recv() => {
-                    let Some(ev) = ev else { return Outcome::RoomLost("voice pipeline stopped".into()) };
-                    self.on_pipeline(&ev).await;
-                    mirror(self.room, ev, candidate_track, &self.agent_track).await;
-                }
-                ev = events.recv() => match ev {
-                    Some(RoomEvent::ParticipantDisconnected(p)) if p.identity == *candidate => {
-                        tracing::info!(%candidate, "candidate left; waiting for a rejoin");
-                        empty_since = Some(tokio::time::Instant::now());
-                    }
-                    Some(RoomEvent::ParticipantConnected(p)) if p.identity == *candidate => {
-                        tracing::info!(%candidate, "candidate rejoined");
-                        empty_since = None;
-                    }
-                    Some(RoomEvent::AudioTrackSubscribed { participant, track_sid, stream }) if participant.identity == *candidate => {
-                        tracing::info!(%candidate, track = %track_sid, "candidate audio resumed");
-                        if let Some(f) = forwarder.take() { f.abort(); }
-                        *forwarder = Some(tokio::spawn(forward(stream, input_tx.clone())));
-                        *candidate_track = track_sid;
-                        empty_since = None;
-                    }
-                    Some(RoomEvent::Disconnected { reason }) => return Outcome::RoomLost(format!("room closed: {reason}")),
-                    None => return Outcome::RoomLost("room closed".into()),
-                    Some(_) => {}
-                },
-            }
-        }
-    }
-
-    /// Record and mirror the pipeline events still queued (the closing's final transcript
-    /// arrives as its playout ends).
-    async fn drain(
-        &mut self,
-        pipe_events: &mut mpsc::Receiver<PipelineEvent>,
-        candidate_track: &str,
-    ) {
-        while let Ok(Some(ev)) =
-            tokio::time::timeout(Duration::from_millis(300), pipe_events.recv()).await
-        {
-            self.on_pipeline(&ev).await;
-            mirror(self.room, ev, candidate_track, &self.agent_track).await;
-        }
-    }
-
-    async fn on_pipeline(&mut self, ev: &PipelineEvent) {
-        match ev {
-            PipelineEvent::UserSpeechStarted { .. } => {
-                let a = lock(&self.flow).handle(Input::CandidateSpeechStarted { at: now() }, now());
-                self.execute(a).await;
-            }
-            PipelineEvent::StateChanged(state) if *state != AgentState::Listening => {
-                self.agent_busy = true;
-            }
-            PipelineEvent::StateChanged(AgentState::Listening) => {
-                self.agent_busy = false;
-                let a = lock(&self.flow).handle(Input::AgentDoneSpeaking { at: now() }, now());
-                self.execute(a).await;
-            }
-            PipelineEvent::UserTranscript { text, .. } => {
-                self.recorder.said(Speaker::Candidate, text).await;
-            }
-            PipelineEvent::AgentTranscript {
-                text,
-                is_final: true,
-                ..
-            } => {
-                self.recorder.said(Speaker::Interviewer, text).await;
-            }
-            _ => {}
-        }
-    }
-
-    /// Carry out flow actions on the session side.
-    async fn execute(&mut self, actions: Vec<Action>) {
-        for action in merge_says(actions) {
-            match action {
-                Action::Say { text, kind } => {
-                    let speech = self.handle.say(text, kind != SayKind::Closing).await;
-                    if kind == SayKind::Closing {
-                        self.closing = speech;
-                    }
-                }
-                Action::AskLlmToJudge { question_index, .. } => {
-                    // Only the brain asks the judge (inline); a judge request here means the
-                    // turn came another way: decide by the length rule.
-                    let a = lock(&self.flow).handle(
-                        Input::Judgement(crate::interview::Judgement::unavailable(question_index)),
-                        now(),
-                    );
-                    Box::pin(self.execute(a)).await;
-                }
-                Action::Score {
-                    question_index,
-                    question,
-                    answer,
-                } => {
-                    let llm = self.runner.llm.clone();
-                    let title = self.app.job.title.clone();
-                    self.scoring.spawn(async move {
-                        score_outcome(llm.as_ref(), &title, question_index, &question, &answer)
-                            .await
-                    });
-                }
-                Action::End { reason } => {
-                    tracing::info!(?reason, "interview ending");
-                    self.ending = Some(reason);
-                }
-            }
-        }
-    }
-}
-
-/// Consecutive non-closing lines become one utterance (greeting + first question), so the
-/// agent does not pause between them as if waiting for an answer.
-fn merge_says(actions: Vec<Action>) -> Vec<Action> {
-    let mut out: Vec<Action> = Vec::with_capacity(actions.len());
-    for action in actions {
-        if let (
-            Action::Say { text, kind },
-            Some(Action::Say {
-                text: prev,
-                kind: prev_kind,
-            }),
-        ) = (&action, out.last_mut())
-        {
-            if *kind != SayKind::Closing && *prev_kind != SayKind::Closing {
-                prev.push(' ');
-                prev.push_str(text);
-                *prev_kind = *kind;
-                continue;
-            }
-        }
-        out.push(action);
-    }
-    out
-}
-
-fn log_score(o: &crate::interview::QuestionOutcome) {
-    match &o.score {
-        Some(s) => tracing::info!(
-            question = o.index,
-            score = s.score,
-            confidence = s.confidence,
-            "answer scored"
-        ),
-        None => tracing::warn!(question = o.index, error = ?o.scoring_error, "answer not scored"),
-    }
-}
-
-async fn sleep_opt(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(t) => tokio::time::sleep_until(t).await,
-        None => std::future::pending().await,
-    }
-}
-
 impl InterviewRunner {
     /// Providers, pipeline and interview rules from the configuration; applications and
     /// results through `applications` / `sink` (the GraphQL backend in production).
@@ -709,48 +470,5 @@ impl InterviewRunner {
                 _ = tokio::time::sleep(every) => {}
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn say(text: &str, kind: SayKind) -> Action {
-        Action::Say {
-            text: text.into(),
-            kind,
-        }
-    }
-
-    #[test]
-    fn greeting_and_first_question_are_one_utterance_and_closings_stay_apart() {
-        let merged = merge_says(vec![
-            say("Hello Ana.", SayKind::Greeting),
-            say("Why Rust?", SayKind::Question),
-            Action::Score {
-                question_index: 0,
-                question: "q".into(),
-                answer: "a".into(),
-            },
-            say("Tell me more.", SayKind::FollowUp),
-            say("Goodbye.", SayKind::Closing),
-            Action::End {
-                reason: EndReason::Completed,
-            },
-        ]);
-        assert_eq!(merged.len(), 5);
-        assert_eq!(merged[0], say("Hello Ana. Why Rust?", SayKind::Question));
-        assert!(matches!(merged[1], Action::Score { .. }));
-        assert_eq!(merged[2], say("Tell me more.", SayKind::FollowUp));
-        assert_eq!(merged[3], say("Goodbye.", SayKind::Closing));
-        assert_eq!(
-            merge_says(vec![
-                say("Goodbye.", SayKind::Closing),
-                say("Again.", SayKind::Repeat)
-            ])
-            .len(),
-            2
-        );
     }
 }
