@@ -34,28 +34,6 @@ fn job(env: &Env, room: &str, id: &str) -> JobSpec {
     }
 }
 
-/// A candidate's live but silent microphone: a short silent 48 kHz WAV (the peer keeps
-/// sending silence after it, like a microphone).
-fn silent_wav(path: &Path) {
-    let samples = 48_000u32 / 2;
-    let data_len = samples * 2;
-    let mut b = Vec::with_capacity(44 + data_len as usize);
-    b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + data_len).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    b.extend_from_slice(&16u32.to_le_bytes());
-    b.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    b.extend_from_slice(&1u16.to_le_bytes()); // mono
-    b.extend_from_slice(&48_000u32.to_le_bytes());
-    b.extend_from_slice(&(48_000u32 * 2).to_le_bytes());
-    b.extend_from_slice(&2u16.to_le_bytes());
-    b.extend_from_slice(&16u16.to_le_bytes());
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&data_len.to_le_bytes());
-    b.resize(44 + data_len as usize, 0);
-    std::fs::write(path, b).expect("write the silent WAV");
-}
-
 fn spool_files(spool: &Path) -> Vec<String> {
     let mut files: Vec<String> = std::fs::read_dir(spool)
         .map(|d| {
@@ -132,7 +110,7 @@ async fn unknown_application_apologizes_and_fails_and_an_attribute_finds_a_known
     let dir = TempDir::new("unknown");
     let spool = dir.0.join("spool");
     let mic = dir.0.join("silence.wav");
-    silent_wav(&mic);
+    common::silent_wav(&mic);
     let mic = mic.to_string_lossy().to_string();
     let runner = Arc::new(common::interview_runner(
         &backend.graphql_url(),

@@ -238,3 +238,25 @@ pub fn interview_runner(
     config.interview.llm_judge = false;
     interview_agent::cli::interview_runner(&config).expect("interview runner")
 }
+
+/// A candidate's live but silent microphone: a short silent 48 kHz WAV (the peer keeps
+/// sending silence after it, like a microphone).
+pub fn silent_wav(path: &std::path::Path) {
+    let samples = 48_000u32 / 2;
+    let data_len = samples * 2;
+    let mut b = Vec::with_capacity(44 + data_len as usize);
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data_len).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    b.extend_from_slice(&1u16.to_le_bytes()); // mono
+    b.extend_from_slice(&48_000u32.to_le_bytes());
+    b.extend_from_slice(&(48_000u32 * 2).to_le_bytes());
+    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data_len.to_le_bytes());
+    b.resize(44 + data_len as usize, 0);
+    std::fs::write(path, b).expect("write the silent WAV");
+}
