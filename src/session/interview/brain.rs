@@ -168,3 +168,120 @@ impl Brain for FlowBrain {
         self.prompts.stt_prompt()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interview::lines::Lines;
+    use crate::interview::{EndReason, FlowConfig, QuestionPlan};
+    use crate::providers::fake::FakeLlm;
+
+    fn setup(
+        phrase: bool,
+        llm_judge: bool,
+        llm: FakeLlm,
+    ) -> (FlowBrain, mpsc::Receiver<FlowEffect>) {
+        let app: Application = serde_json::from_str(
+            r#"{"id": "a1", "candidate": {"name": "Ana"},
+                "job": {"title": "Engineer", "questions": ["Why Rust?", "Why us?"]}}"#,
+        )
+        .unwrap();
+        let plan = QuestionPlan::from_job(&app.job).unwrap();
+        let lines = Lines::for_language(&app.job.language());
+        let mut flow = Flow::new(
+            plan,
+            lines,
+            "Ana",
+            "Engineer",
+            FlowConfig::new(app.settings.max_duration),
+        );
+        flow.start(now());
+        let (tx, rx) = mpsc::channel(8);
+        let brain = FlowBrain::new(
+            Arc::new(Mutex::new(flow)),
+            app,
+            Arc::new(llm),
+            Duration::from_secs(2),
+            phrase,
+            llm_judge,
+            tx,
+        );
+        (brain, rx)
+    }
+
+    const LONG: &str = "Because the compiler catches whole classes of bugs before they ship, \
+                        and the performance is predictable under load.";
+
+    #[tokio::test]
+    async fn the_flow_decides_and_the_llm_only_phrases() {
+        // Judge: not thin. Then the brain asks the LLM to phrase the NEXT planned question.
+        let (brain, mut effects) = setup(
+            true,
+            true,
+            FakeLlm::new().with_script([r#"{"thin": false, "follow_up": null}"#]),
+        );
+        let c = Conversation::default();
+        let BrainReply::Llm(req) = brain.reply(&c, LONG).await else {
+            panic!("expected an LLM request");
+        };
+        let last = &req.messages.last().unwrap().content;
+        assert!(last.contains("\"Why us?\""), "{last}");
+        // Question 1 is complete: scored by the session, in the background.
+        let FlowEffect::Actions(a) = effects.try_recv().unwrap();
+        assert!(matches!(
+            &a[..],
+            [Action::Score {
+                question_index: 0,
+                ..
+            }]
+        ));
+
+        // "Could you repeat that?" -> the current question, verbatim, no LLM call.
+        let reply = brain
+            .reply(&c, "Sorry, could you repeat the question?")
+            .await;
+        assert_eq!(reply, BrainReply::Say("Why us?".into()));
+    }
+
+    #[tokio::test]
+    async fn thin_answers_get_a_follow_up_and_the_closing_goes_to_the_session() {
+        // No LLM judge, verbatim lines: the word count alone decides.
+        let (brain, mut effects) = setup(false, false, FakeLlm::new());
+        let c = Conversation::default();
+        let lines = Lines::for_language(&crate::interview::Language::english());
+        assert_eq!(
+            brain.reply(&c, "Speed.").await,
+            BrainReply::Say(lines.default_follow_up.into())
+        );
+        assert_eq!(
+            brain.reply(&c, LONG).await,
+            BrainReply::Say("Why us?".into())
+        );
+        assert!(effects.try_recv().is_ok()); // score of question 1
+                                             // The last answer: nothing for the pipeline to say; the session gets score, closing
+                                             // and end (it speaks the closing itself and waits for it before leaving).
+        let long_again = format!("{LONG} Also the team.");
+        assert_eq!(brain.reply(&c, &long_again).await, BrainReply::Nothing);
+        let FlowEffect::Actions(a) = effects.try_recv().unwrap();
+        assert!(matches!(
+            a[0],
+            Action::Score {
+                question_index: 1,
+                ..
+            }
+        ));
+        assert!(matches!(
+            &a[1],
+            Action::Say {
+                kind: SayKind::Closing,
+                ..
+            }
+        ));
+        assert!(matches!(
+            a[2],
+            Action::End {
+                reason: EndReason::Completed
+            }
+        ));
+    }
+}
