@@ -143,5 +143,13 @@ async fn silence_is_counted_from_the_end_of_the_agents_line_then_the_interview_e
             pair[1].1
         );
     }
+    // ... and it shows on /metrics.
+    let m = interview_agent::telemetry::interview_metrics();
+    let text = m.render();
+    assert!(
+        text.contains("interview_agent_interviews_finished_total 1\n")
+            && text.contains("interview_agent_results_delivered_total 1\n"),
+        "{text}"
+    );
     backend.shutdown().await;
 }

@@ -4,7 +4,9 @@
 use std::sync::OnceLock;
 
 mod histogram;
+mod interviews;
 pub use histogram::{voice_metrics, Histogram, VoiceMetrics};
+pub use interviews::{interview_metrics, InterviewMetrics};
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, clap::ValueEnum, Default)]

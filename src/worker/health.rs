@@ -104,7 +104,8 @@ fn route(method: &str, path: &str, state: &WorkerState) -> (&'static str, &'stat
             state
                 .metrics
                 .render(state.job_count(), state.load(), state.is_registered())
-                + &crate::telemetry::voice_metrics().render(),
+                + &crate::telemetry::voice_metrics().render()
+                + &crate::telemetry::interview_metrics().render(),
         ),
         _ => ("404 Not Found", "text/plain", "not found\n".into()),
     }

@@ -13,6 +13,7 @@ use crate::interview::{
     deliver_key, summarize, EndReason, InterviewMeta, InterviewResult, SpoolRecord,
 };
 use crate::session::SessionError;
+use crate::telemetry::{interview_metrics, InterviewMetrics};
 
 impl Live<'_> {
     pub(super) async fn finish(mut self, outcome: Outcome) -> Result<(), SessionError> {
@@ -62,6 +63,7 @@ impl Live<'_> {
             })
             .await;
         let spooled = self.recorder.spool_errors == errors_before;
+        InterviewMetrics::inc(&interview_metrics().finished);
         self.deliver(&result, spooled).await;
         Ok(())
     }
@@ -93,12 +95,15 @@ impl Live<'_> {
         if spooled {
             match deliver_key(&r.spool, r.sink.as_ref(), &r.options.delivery, key).await {
                 Ok(report) if report.delivered.iter().any(|k| k == key) => {
+                    InterviewMetrics::inc(&interview_metrics().results_delivered);
                     tracing::info!(%key, "interview result delivered");
                 }
                 Ok(report) => {
+                    InterviewMetrics::inc(&interview_metrics().results_kept);
                     tracing::error!(%key, ?report.failed, "interview result not delivered yet; it is kept in the spool and redelivered later");
                 }
                 Err(e) => {
+                    InterviewMetrics::inc(&interview_metrics().results_kept);
                     tracing::error!(%key, "interview result not delivered yet (spool: {e}); redelivered later");
                 }
             }
@@ -109,6 +114,7 @@ impl Live<'_> {
         for attempt in 1..=policy.max_attempts.max(1) {
             match r.sink.save(result).await {
                 Ok(()) => {
+                    InterviewMetrics::inc(&interview_metrics().results_delivered);
                     tracing::warn!(%key, "interview result delivered directly (the spool failed)");
                     return;
                 }

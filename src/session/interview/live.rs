@@ -15,6 +15,7 @@ use crate::interview::{score_outcome, Action, Application, EndReason, Input, Say
 use crate::pipeline::{AgentSpeech, AgentState, PipelineEvent, PipelineHandle};
 use crate::room::{Room, RoomEvent};
 use crate::session::voice::{forward, mirror};
+use crate::telemetry::{interview_metrics, InterviewMetrics};
 
 /// How the interview loop ended.
 pub(super) enum Outcome {
@@ -243,14 +244,21 @@ pub(super) fn merge_says(actions: Vec<Action>) -> Vec<Action> {
 }
 
 pub(super) fn log_score(o: &crate::interview::QuestionOutcome) {
+    let m = interview_metrics();
     match &o.score {
-        Some(s) => tracing::info!(
-            question = o.index,
-            score = s.score,
-            confidence = s.confidence,
-            "answer scored"
-        ),
-        None => tracing::warn!(question = o.index, error = ?o.scoring_error, "answer not scored"),
+        Some(s) => {
+            InterviewMetrics::inc(&m.answers_scored);
+            tracing::info!(
+                question = o.index,
+                score = s.score,
+                confidence = s.confidence,
+                "answer scored"
+            )
+        }
+        None => {
+            InterviewMetrics::inc(&m.answers_unscored);
+            tracing::warn!(question = o.index, error = ?o.scoring_error, "answer not scored")
+        }
     }
 }
 

@@ -51,6 +51,7 @@ use crate::pipeline::{
 };
 use crate::providers::{Llm, RetryPolicy, Stt, TtsFactory};
 use crate::room::{Room, RoomOptions};
+use crate::telemetry::{interview_metrics, InterviewMetrics};
 
 /// Why an application could not be had.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -450,6 +451,7 @@ impl InterviewRunner {
     /// `stop`. Interviews still running in this process are skipped.
     pub async fn redeliver_loop(&self, every: Duration, stop: CancellationToken) {
         loop {
+            let m = interview_metrics();
             match crate::interview::deliver_pending(
                 &self.spool,
                 self.sink.as_ref(),
@@ -457,12 +459,19 @@ impl InterviewRunner {
             )
             .await
             {
-                Ok(report) if !report.delivered.is_empty() => tracing::info!(
-                    delivered = report.delivered.len(),
-                    partial = report.partial.len(),
-                    "spooled interview results delivered"
-                ),
-                Ok(_) => {}
+                Ok(report) => {
+                    let left =
+                        report.failed.len() + report.unmarked.len() + report.unrecoverable.len();
+                    InterviewMetrics::add(&m.results_delivered, report.delivered.len() as u64);
+                    InterviewMetrics::set(&m.undelivered, left as u64);
+                    if !report.delivered.is_empty() {
+                        tracing::info!(
+                            delivered = report.delivered.len(),
+                            partial = report.partial.len(),
+                            "spooled interview results delivered"
+                        );
+                    }
+                }
                 Err(e) => tracing::error!("cannot read the results spool: {e}"),
             }
             tokio::select! {
