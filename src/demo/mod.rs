@@ -238,10 +238,14 @@ pub async fn run(opts: DemoOptions) -> Result<Value, Error> {
     println!("== interview agent registered as worker {agent_name:?}");
 
     // 5. The candidate's answers, spoken by the TTS.
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .map_err(|e| fail(format!("HTTP client: {e}")))?;
     let mut answers = Vec::new();
     for (i, text) in script::ANSWERS.iter().enumerate() {
         let path = work.join(format!("answer-{i}.wav"));
-        synthesize(&ai_url, openai_key.as_deref(), text, &path)
+        synthesize(&http, &ai_url, openai_key.as_deref(), text, &path)
             .await
             .map_err(fail)?;
         answers.push(path);
@@ -350,15 +354,12 @@ pub async fn run(opts: DemoOptions) -> Result<Value, Error> {
 
 /// Speak `text` into a WAV file with the TTS endpoint (local stack or OpenAI).
 async fn synthesize(
+    http: &reqwest::Client,
     base_url: &str,
     key: Option<&str>,
     text: &str,
     out: &Path,
 ) -> Result<(), String> {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(120))
-        .build()
-        .map_err(|e| e.to_string())?;
     let body = serde_json::json!({
         "model": "tts-1", "voice": "echo", "input": text, "response_format": "wav"
     });

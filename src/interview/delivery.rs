@@ -104,6 +104,35 @@ pub async fn deliver_key(
     Ok(report)
 }
 
+/// Save one result, retrying retryable failures with the policy's backoff
+/// (`tokio::time::sleep`). Err: the last failure and how many attempts were made.
+pub async fn save_with_retry(
+    sink: &dyn ResultSink,
+    result: &InterviewResult,
+    policy: &RetryPolicy,
+) -> Result<(), DeliveryFailure> {
+    let key = &result.idempotency_key;
+    let mut attempt = 1;
+    loop {
+        match sink.save(result).await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_retryable() && attempt < policy.max_attempts.max(1) => {
+                let delay = policy.backoff(attempt);
+                tracing::warn!(%key, attempt, error = %e, ?delay, "result delivery failed, retrying");
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+            }
+            Err(error) => {
+                return Err(DeliveryFailure {
+                    key: key.clone(),
+                    attempts: attempt,
+                    error,
+                })
+            }
+        }
+    }
+}
+
 async fn deliver_one(
     spool: &Spool,
     sink: &dyn ResultSink,
@@ -124,26 +153,11 @@ async fn deliver_one(
             return;
         }
     };
-    let mut attempt = 1;
-    loop {
-        match sink.save(&result).await {
-            Ok(()) => break,
-            Err(e) if e.is_retryable() && attempt < policy.max_attempts.max(1) => {
-                let delay = policy.backoff(attempt);
-                tracing::warn!(%key, attempt, error = %e, ?delay, "result delivery failed, retrying");
-                tokio::time::sleep(delay).await;
-                attempt += 1;
-            }
-            Err(error) => {
-                tracing::warn!(%key, attempt, %error, "result delivery failed; kept in the spool");
-                report.failed.push(DeliveryFailure {
-                    key,
-                    attempts: attempt,
-                    error,
-                });
-                return;
-            }
-        }
+    if let Err(mut failure) = save_with_retry(sink, &result, policy).await {
+        failure.key = key.clone(); // the spool's name for it (the same key by construction)
+        tracing::warn!(%key, attempts = failure.attempts, error = %failure.error, "result delivery failed; kept in the spool");
+        report.failed.push(failure);
+        return;
     }
     let (marker, k) = (spool.clone(), key.clone());
     match blocking(spool, move || marker.mark_delivered(&k)).await {

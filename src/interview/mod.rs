@@ -50,7 +50,7 @@ pub(crate) mod testing;
 
 pub use brain::InterviewBrain;
 pub use delivery::{
-    default_delivery_policy, deliver_key, deliver_pending, DeliveryFailure, DeliveryReport,
+    default_delivery_policy, deliver_key, deliver_pending, save_with_retry, DeliveryFailure, DeliveryReport,
     ResultSink,
 };
 pub use error::{InterviewError, SinkError};

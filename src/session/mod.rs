@@ -2,6 +2,7 @@
 //! voice agent (`voice`), and the media diagnostics (`echo`, `tone`) that prove the path end
 //! to end without any AI.
 
+pub mod candidate;
 pub mod echo;
 pub mod job;
 pub mod tone;

@@ -13,8 +13,9 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::candidate::{sleep_opt, CandidateLink};
 use super::job::{JobSpec, SessionError, SessionRunner};
-use crate::audio::{frame_queue, FrameReceiver, FrameSender};
+use crate::audio::frame_queue;
 use crate::config::Config;
 use crate::pipeline::{
     Brain, DefaultBrain, PipelineEvent, PipelineOptions, Providers, VoicePipeline,
@@ -131,7 +132,7 @@ impl SessionRunner for VoiceRunner {
         // The candidate's microphone: the first non-agent audio track.
         let wait = tokio::time::sleep(self.wait_for_candidate);
         tokio::pin!(wait);
-        let (candidate, mut candidate_track, stream) = loop {
+        let (candidate, candidate_track, stream) = loop {
             tokio::select! {
                 _ = cancel.cancelled() => { room.close().await; return Ok(()); }
                 _ = &mut wait => {
@@ -155,7 +156,7 @@ impl SessionRunner for VoiceRunner {
         // The pipeline reads one queue for the whole session; each of the candidate's tracks
         // (a rejoin brings a new one) is forwarded into it, so a rejoin continues the interview.
         let (input_tx, input_rx) = frame_queue(self.room_options.audio_queue_frames);
-        let mut forwarder = tokio::spawn(forward(stream, input_tx.clone()));
+        let mut link = CandidateLink::new(candidate, candidate_track, stream, input_tx);
         let pipeline = VoicePipeline::spawn(
             self.pipeline.clone(),
             self.providers.clone(),
@@ -176,43 +177,26 @@ impl SessionRunner for VoiceRunner {
             let _ = handle.say(self.greeting.clone(), true).await;
         }
 
-        let mut empty_since: Option<tokio::time::Instant> = None;
         let outcome = loop {
-            let grace = empty_since.map(|t| t + self.rejoin_grace);
             tokio::select! {
                 biased;
                 _ = cancel.cancelled() => break Ok(()),
-                _ = async { match grace { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => {
-                    tracing::info!(%candidate, "candidate did not come back; ending the session");
+                _ = sleep_opt(link.gone_at(self.rejoin_grace)) => {
+                    tracing::info!(candidate = %link.identity, "candidate did not come back; ending the session");
                     break Ok(());
                 }
                 ev = pipe_events.recv() => {
                     let Some(ev) = ev else { break Ok(()) };
-                    mirror(&room, ev, &candidate_track, &agent_track).await;
+                    mirror(&room, ev, &link.track_sid, &agent_track).await;
                 }
-                ev = events.recv() => match ev {
-                    Some(RoomEvent::ParticipantDisconnected(p)) if p.identity == candidate => {
-                        tracing::info!(%candidate, "candidate left; waiting for a rejoin");
-                        empty_since = Some(tokio::time::Instant::now());
+                ev = events.recv() => {
+                    if let Err(why) = link.on_room_event(ev) {
+                        break Err(SessionError::Failed(why));
                     }
-                    Some(RoomEvent::ParticipantConnected(p)) if p.identity == candidate => {
-                        empty_since = None;
-                    }
-                    Some(RoomEvent::AudioTrackSubscribed { participant, track_sid, stream }) if participant.identity == candidate => {
-                        tracing::info!(%candidate, track = %track_sid, "candidate audio resumed");
-                        forwarder.abort();
-                        forwarder = tokio::spawn(forward(stream, input_tx.clone()));
-                        candidate_track = track_sid;
-                        empty_since = None;
-                    }
-                    Some(RoomEvent::Disconnected { reason }) => break Err(SessionError::Failed(format!("room closed: {reason}"))),
-                    None => break Err(SessionError::Failed("room closed".into())),
-                    Some(_) => {}
-                },
+                }
             }
         };
-        forwarder.abort();
-        input_tx.close();
+        link.stop();
         handle.shutdown().await;
         let conversation = tokio::time::timeout(Duration::from_secs(5), task).await;
         player.abort();
@@ -221,15 +205,6 @@ impl SessionRunner for VoiceRunner {
         }
         room.close().await;
         outcome
-    }
-}
-
-/// Candidate frames from one room track into the session's pipeline input.
-pub(super) async fn forward(mut stream: FrameReceiver, into: FrameSender) {
-    while let Some(frame) = stream.recv().await {
-        if !into.push(frame) {
-            break;
-        }
     }
 }
 

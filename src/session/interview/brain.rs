@@ -19,12 +19,9 @@ use crate::interview::{
 use crate::pipeline::{Brain, BrainReply, Conversation};
 use crate::providers::{Llm, LlmRequest};
 
-/// What the brain hands to the session (bounded channel; the session drains it continuously).
-#[derive(Debug)]
-pub enum FlowEffect {
-    /// Actions for the session: `Score`, `End`, and closing `Say`s.
-    Actions(Vec<Action>),
-}
+/// Flow actions the brain hands to the session: `Score`, `End` and closing `Say`s (bounded
+/// channel; the session drains it continuously).
+pub type FlowEffect = Vec<Action>;
 
 pub type SharedFlow = Arc<Mutex<Flow>>;
 
@@ -139,7 +136,7 @@ impl Brain for FlowBrain {
             actions = next;
         }
         if !for_session.is_empty() {
-            let _ = self.effects.send(FlowEffect::Actions(for_session)).await;
+            let _ = self.effects.send(for_session).await;
         }
         match says.as_slice() {
             [] => BrainReply::Nothing,
@@ -227,7 +224,7 @@ mod tests {
         let last = &req.messages.last().unwrap().content;
         assert!(last.contains("\"Why us?\""), "{last}");
         // Question 1 is complete: scored by the session, in the background.
-        let FlowEffect::Actions(a) = effects.try_recv().unwrap();
+        let a = effects.try_recv().unwrap();
         assert!(matches!(
             &a[..],
             [Action::Score {
@@ -262,7 +259,7 @@ mod tests {
                                              // and end (it speaks the closing itself and waits for it before leaving).
         let long_again = format!("{LONG} Also the team.");
         assert_eq!(brain.reply(&c, &long_again).await, BrainReply::Nothing);
-        let FlowEffect::Actions(a) = effects.try_recv().unwrap();
+        let a = effects.try_recv().unwrap();
         assert!(matches!(
             a[0],
             Action::Score {

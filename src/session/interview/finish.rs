@@ -10,7 +10,7 @@ use super::brain::lock;
 use super::live::{log_score, Live, Outcome};
 use crate::interview::spool::now_ms;
 use crate::interview::{
-    deliver_key, summarize, EndReason, InterviewMeta, InterviewResult, SpoolRecord,
+    deliver_key, save_with_retry, summarize, EndReason, InterviewMeta, InterviewResult, SpoolRecord,
 };
 use crate::session::SessionError;
 use crate::telemetry::{interview_metrics, InterviewMetrics};
@@ -110,22 +110,17 @@ impl Live<'_> {
             return;
         }
         // The spool failed: the backend is the only copy, so try it directly.
-        let policy = &r.options.delivery;
-        for attempt in 1..=policy.max_attempts.max(1) {
-            match r.sink.save(result).await {
-                Ok(()) => {
-                    InterviewMetrics::inc(&interview_metrics().results_delivered);
-                    tracing::warn!(%key, "interview result delivered directly (the spool failed)");
-                    return;
-                }
-                Err(e) if e.is_retryable() && attempt < policy.max_attempts => {
-                    tokio::time::sleep(policy.backoff(attempt)).await;
-                }
-                Err(e) => {
-                    tracing::error!(%key, "interview result LOST: spool failed and delivery failed: {e}");
-                    return;
-                }
+        match save_with_retry(r.sink.as_ref(), result, &r.options.delivery).await {
+            Ok(()) => {
+                InterviewMetrics::inc(&interview_metrics().results_delivered);
+                tracing::warn!(%key, "interview result delivered directly (the spool failed)");
             }
+            Err(f) => tracing::error!(
+                %key,
+                attempts = f.attempts,
+                "interview result LOST: the spool failed and delivery failed: {}",
+                f.error
+            ),
         }
     }
 }

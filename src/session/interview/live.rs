@@ -14,7 +14,8 @@ use super::InterviewRunner;
 use crate::interview::{score_outcome, Action, Application, EndReason, Input, SayKind, Speaker};
 use crate::pipeline::{AgentSpeech, AgentState, PipelineEvent, PipelineHandle};
 use crate::room::{Room, RoomEvent};
-use crate::session::voice::{forward, mirror};
+use crate::session::candidate::{sleep_opt, CandidateLink};
+use crate::session::voice::mirror;
 use crate::telemetry::{interview_metrics, InterviewMetrics};
 
 /// How the interview loop ended.
@@ -45,21 +46,16 @@ fn now() -> std::time::Instant {
 }
 
 impl Live<'_> {
-    #[allow(clippy::too_many_arguments)]
     pub(super) async fn interview(
         &mut self,
         cancel: &CancellationToken,
         events: &mut mpsc::Receiver<RoomEvent>,
         pipe_events: &mut mpsc::Receiver<PipelineEvent>,
         effects: &mut mpsc::Receiver<FlowEffect>,
-        candidate: &mut String,
-        candidate_track: &mut String,
-        forwarder: &mut Option<tokio::task::JoinHandle<()>>,
-        input_tx: &crate::audio::FrameSender,
+        link: &mut CandidateLink,
     ) -> Outcome {
         let start = lock(&self.flow).start(now());
         self.execute(start).await;
-        let mut empty_since: Option<tokio::time::Instant> = None;
         loop {
             if self.ending.is_some() && self.closing.is_none() {
                 // Ended without a closing line to wait for.
@@ -74,7 +70,7 @@ impl Live<'_> {
                     .next_deadline()
                     .map(tokio::time::Instant::from_std)
             };
-            let grace = empty_since.map(|t| t + self.runner.options.rejoin_grace);
+            let gone_at = link.gone_at(self.runner.options.rejoin_grace);
             let closing = self.closing.clone();
             tokio::select! {
                 biased;
@@ -86,16 +82,13 @@ impl Live<'_> {
                 _ = async { match &closing { Some(s) => { s.done().await; } None => std::future::pending().await } } => {
                     return Outcome::Ended(self.ending.unwrap_or(EndReason::Completed));
                 }
-                _ = sleep_opt(grace) => {
-                    tracing::info!(%candidate, "candidate did not come back; ending the interview");
+                _ = sleep_opt(gone_at) => {
+                    tracing::info!(candidate = %link.identity, "candidate did not come back; ending the interview");
                     let a = lock(&self.flow).abort(EndReason::CandidateLeft);
                     self.execute(a).await;
                     return Outcome::Ended(EndReason::CandidateLeft);
                 }
-                Some(effect) = effects.recv() => {
-                    let FlowEffect::Actions(a) = effect;
-                    self.execute(a).await;
-                }
+                Some(a) = effects.recv() => self.execute(a).await,
                 Some(done) = self.scoring.join_next(), if !self.scoring.is_empty() => {
                     if let Ok(outcome) = done {
                         log_score(&outcome);
@@ -109,28 +102,13 @@ impl Live<'_> {
                 ev = pipe_events.recv() => {
                     let Some(ev) = ev else { return Outcome::RoomLost("voice pipeline stopped".into()) };
                     self.on_pipeline(&ev).await;
-                    mirror(self.room, ev, candidate_track, &self.agent_track).await;
+                    mirror(self.room, ev, &link.track_sid, &self.agent_track).await;
                 }
-                ev = events.recv() => match ev {
-                    Some(RoomEvent::ParticipantDisconnected(p)) if p.identity == *candidate => {
-                        tracing::info!(%candidate, "candidate left; waiting for a rejoin");
-                        empty_since = Some(tokio::time::Instant::now());
+                ev = events.recv() => {
+                    if let Err(why) = link.on_room_event(ev) {
+                        return Outcome::RoomLost(why);
                     }
-                    Some(RoomEvent::ParticipantConnected(p)) if p.identity == *candidate => {
-                        tracing::info!(%candidate, "candidate rejoined");
-                        empty_since = None;
-                    }
-                    Some(RoomEvent::AudioTrackSubscribed { participant, track_sid, stream }) if participant.identity == *candidate => {
-                        tracing::info!(%candidate, track = %track_sid, "candidate audio resumed");
-                        if let Some(f) = forwarder.take() { f.abort(); }
-                        *forwarder = Some(tokio::spawn(forward(stream, input_tx.clone())));
-                        *candidate_track = track_sid;
-                        empty_since = None;
-                    }
-                    Some(RoomEvent::Disconnected { reason }) => return Outcome::RoomLost(format!("room closed: {reason}")),
-                    None => return Outcome::RoomLost("room closed".into()),
-                    Some(_) => {}
-                },
+                }
             }
         }
     }
@@ -259,13 +237,6 @@ pub(super) fn log_score(o: &crate::interview::QuestionOutcome) {
             InterviewMetrics::inc(&m.answers_unscored);
             tracing::warn!(question = o.index, error = ?o.scoring_error, "answer not scored")
         }
-    }
-}
-
-async fn sleep_opt(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(t) => tokio::time::sleep_until(t).await,
-        None => std::future::pending().await,
     }
 }
 

@@ -22,26 +22,19 @@ pub struct Lobby {
     pub audio: Option<CandidateAudio>,
 }
 
-/// What an event meant for the lobby.
-pub enum LobbyEvent {
-    Changed,
-    Ignored,
-    /// The room is gone.
-    Closed(String),
-}
-
 impl Lobby {
-    pub fn apply(&mut self, ev: Option<RoomEvent>) -> LobbyEvent {
+    /// Take one room event into account. Err(reason): the room is gone.
+    pub fn apply(&mut self, ev: Option<RoomEvent>) -> Result<(), String> {
         match ev {
-            None => LobbyEvent::Closed("room closed".into()),
-            Some(RoomEvent::Disconnected { reason }) => LobbyEvent::Closed(reason.to_string()),
+            None => Err("room closed".into()),
+            Some(RoomEvent::Disconnected { reason }) => Err(reason.to_string()),
             Some(RoomEvent::ParticipantConnected(p)) if !p.is_agent => {
                 self.upsert(p);
-                LobbyEvent::Changed
+                Ok(())
             }
             Some(RoomEvent::AttributesChanged { participant, .. }) if !participant.is_agent => {
                 self.upsert(participant);
-                LobbyEvent::Changed
+                Ok(())
             }
             Some(RoomEvent::ParticipantDisconnected(p)) if !p.is_agent => {
                 self.humans.retain(|h| h.identity != p.identity);
@@ -52,7 +45,7 @@ impl Lobby {
                 {
                     self.audio = None;
                 }
-                LobbyEvent::Changed
+                Ok(())
             }
             Some(RoomEvent::AudioTrackSubscribed {
                 participant,
@@ -68,9 +61,9 @@ impl Lobby {
                     });
                 }
                 self.upsert(participant);
-                LobbyEvent::Changed
+                Ok(())
             }
-            Some(_) => LobbyEvent::Ignored,
+            Some(_) => Ok(()),
         }
     }
 
@@ -125,21 +118,27 @@ mod tests {
         let mut lobby = Lobby::default();
         let none = serde_json::json!({});
         assert_eq!(lobby.application_ref(&none, "lobby"), None);
-        lobby.apply(Some(RoomEvent::ParticipantConnected(person(
-            "other-agent",
-            Some("x"),
-            true,
-        ))));
+        lobby
+            .apply(Some(RoomEvent::ParticipantConnected(person(
+                "other-agent",
+                Some("x"),
+                true,
+            ))))
+            .unwrap();
         assert_eq!(lobby.application_ref(&none, "lobby"), None);
-        lobby.apply(Some(RoomEvent::ParticipantConnected(person(
-            "ana", None, false,
-        ))));
+        lobby
+            .apply(Some(RoomEvent::ParticipantConnected(person(
+                "ana", None, false,
+            ))))
+            .unwrap();
         assert_eq!(lobby.application_ref(&none, "lobby"), None);
         let changed = person("ana", Some("app-7"), false);
-        lobby.apply(Some(RoomEvent::AttributesChanged {
-            participant: changed,
-            changed: HashMap::new(),
-        }));
+        lobby
+            .apply(Some(RoomEvent::AttributesChanged {
+                participant: changed,
+                changed: HashMap::new(),
+            }))
+            .unwrap();
         let r = lobby
             .application_ref(&none, "lobby")
             .expect("from attributes");
@@ -162,10 +161,12 @@ mod tests {
             (r.id.as_str(), r.source),
             ("42", ApplicationSource::Metadata)
         );
-        lobby.apply(Some(RoomEvent::ParticipantDisconnected(person(
-            "ana", None, false,
-        ))));
+        lobby
+            .apply(Some(RoomEvent::ParticipantDisconnected(person(
+                "ana", None, false,
+            ))))
+            .unwrap();
         assert!(lobby.humans.is_empty());
-        assert!(matches!(lobby.apply(None), LobbyEvent::Closed(_)));
+        assert!(lobby.apply(None).is_err());
     }
 }

@@ -36,10 +36,11 @@ use tokio_util::sync::CancellationToken;
 
 use self::brain::{FlowBrain, FlowEffect, SharedFlow};
 use self::live::Live;
-use self::lobby::{CandidateAudio, Lobby, LobbyEvent};
+use self::lobby::{CandidateAudio, Lobby};
 use self::record::Recorder;
+use super::candidate::CandidateLink;
 use super::job::{JobSpec, SessionError, SessionRunner};
-use super::voice::{attrs, forward, mirror, play};
+use super::voice::{attrs, mirror, play};
 use crate::audio::frame_queue;
 use crate::interview::lines::UNKNOWN_APPLICATION;
 use crate::interview::spool::now_ms;
@@ -174,7 +175,7 @@ impl SessionRunner for InterviewRunner {
                     }));
                 }
                 ev = events.recv() => {
-                    if let LobbyEvent::Closed(reason) = lobby.apply(ev) {
+                    if let Err(reason) = lobby.apply(ev) {
                         return Err(SessionError::Failed(format!("room closed before the interview: {reason}")));
                     }
                 }
@@ -191,13 +192,16 @@ impl SessionRunner for InterviewRunner {
                 &app_ref.id,
             ),
         };
-        let tts = self
-            .tts
-            .with_voice(&voice)
-            .map_err(|e| SessionError::Failed(format!("TTS set-up: {e}")))?;
+        let tts = match self.tts.with_voice(&voice) {
+            Ok(t) => t,
+            Err(e) => {
+                room.close().await;
+                return Err(SessionError::Failed(format!("TTS set-up: {e}")));
+            }
+        };
         let mut pipeline_opts = self.pipeline.clone();
         let (effects_tx, mut effects_rx) = mpsc::channel::<FlowEffect>(32);
-        let mut flow_state: Option<(SharedFlow, Application)> = None;
+        let mut flow_state: Option<SharedFlow> = None;
         let brain: Arc<dyn Brain> = match &application {
             Ok(app) => {
                 let plan = QuestionPlan::build(&app.job, self.llm.as_ref()).await;
@@ -220,14 +224,14 @@ impl SessionRunner for InterviewRunner {
                     self.options.llm_judge,
                     effects_tx.clone(),
                 );
-                flow_state = Some((flow, app.clone()));
+                flow_state = Some(flow);
                 Arc::new(fb)
             }
             Err(_) => Arc::new(DefaultBrain::default()),
         };
 
         let (input_tx, input_rx) = frame_queue(self.room_options.audio_queue_frames);
-        let pipeline = VoicePipeline::spawn(
+        let pipeline = match VoicePipeline::spawn(
             pipeline_opts,
             Providers {
                 stt: self.stt.clone(),
@@ -236,8 +240,13 @@ impl SessionRunner for InterviewRunner {
             },
             brain,
             input_rx,
-        )
-        .map_err(|e| SessionError::Failed(format!("voice pipeline: {e}")))?;
+        ) {
+            Ok(p) => p,
+            Err(e) => {
+                room.close().await;
+                return Err(SessionError::Failed(format!("voice pipeline: {e}")));
+            }
+        };
         let VoicePipeline {
             handle,
             audio_out,
@@ -261,20 +270,16 @@ impl SessionRunner for InterviewRunner {
                 _ = cancel.cancelled() => break None,
                 _ = &mut wait => break None,
                 ev = events.recv() => {
-                    if let LobbyEvent::Closed(_) = lobby.apply(ev) { break None; }
+                    if lobby.apply(ev).is_err() { break None; }
                 }
             }
         };
-        let mut forwarder: Option<tokio::task::JoinHandle<()>> = None;
-        let (mut candidate, mut candidate_track) = (String::new(), String::new());
-        if let Some(a) = audio {
-            candidate = a.identity;
-            candidate_track = a.track_sid;
-            forwarder = Some(tokio::spawn(forward(a.stream, input_tx.clone())));
-        }
+        let mut link =
+            audio.map(|a| CandidateLink::new(a.identity, a.track_sid, a.stream, input_tx.clone()));
+        let someone_there = link.is_some() || !lobby.humans.is_empty();
 
-        let result = match (application, flow_state) {
-            (Ok(app), Some((flow, _))) if !candidate.is_empty() => {
+        let result = match (application, flow_state, link.as_mut()) {
+            (Ok(app), Some(flow), Some(link)) => {
                 room.set_attributes(attrs(&[("lk.agent.state", "listening")]))
                     .await?;
                 let started_at_ms = now_ms();
@@ -307,30 +312,25 @@ impl SessionRunner for InterviewRunner {
                         &mut events,
                         &mut pipe_events,
                         &mut effects_rx,
-                        &mut candidate,
-                        &mut candidate_track,
-                        &mut forwarder,
-                        &input_tx,
+                        link,
                     )
                     .await;
                 // The closing's last transcript events, then leave: the candidate is done;
                 // the summary and the delivery do not need the room.
-                live.drain(&mut pipe_events, &candidate_track).await;
-                if let Some(f) = forwarder.take() {
-                    f.abort();
-                }
+                live.drain(&mut pipe_events, &link.track_sid).await;
+                link.stop();
                 handle.shutdown().await;
                 room.close().await;
                 live.finish(outcome).await
             }
-            (Ok(_), _) => Err(SessionError::Failed(if cancel.is_cancelled() {
+            (Ok(_), _, _) => Err(SessionError::Failed(if cancel.is_cancelled() {
                 "stopped before the candidate joined".into()
             } else {
                 "no candidate joined the room".into()
             })),
-            (Err(e), _) => {
+            (Err(e), _, _) => {
                 // Apologize to whoever is there, then fail the job with the reason.
-                if !candidate.is_empty() || !lobby.humans.is_empty() {
+                if someone_there {
                     if let Some(speech) = handle.say(UNKNOWN_APPLICATION, false).await {
                         speak_out(
                             &speech,
@@ -349,8 +349,8 @@ impl SessionRunner for InterviewRunner {
             }
         };
 
-        if let Some(f) = forwarder {
-            f.abort();
+        if let Some(l) = &link {
+            l.stop();
         }
         input_tx.close();
         handle.shutdown().await;
