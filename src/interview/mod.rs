@@ -50,8 +50,8 @@ pub(crate) mod testing;
 
 pub use brain::InterviewBrain;
 pub use delivery::{
-    default_delivery_policy, deliver_key, deliver_pending, save_with_retry, DeliveryFailure, DeliveryReport,
-    ResultSink,
+    default_delivery_policy, deliver_key, deliver_pending, save_with_retry, DeliveryFailure,
+    DeliveryReport, ResultSink,
 };
 pub use error::{InterviewError, SinkError};
 pub use flow::{Action, EndReason, Flow, FlowConfig, Input, Judgement, SayKind};
