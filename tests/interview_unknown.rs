@@ -7,6 +7,8 @@
 //! - an application found through the candidate's `applicationId` attribute in a room with an
 //!   arbitrary name: the interview starts and greets the candidate by name; cancelled after
 //!   the greeting it ends "terminated" and the result reaches the backend;
+//! - the backend down when an interview starts: the agent says there is a technical problem
+//!   (not that the link is wrong), leaves, and the job fails with "backend unavailable";
 //! - no application id anywhere (metadata, room name, attributes): the job fails after
 //!   `wait_for_candidate`, without any AI.
 
@@ -148,8 +150,7 @@ async fn unknown_application_apologizes_and_fails_and_an_attribute_finds_a_known
         spoken > 1.0,
         "the candidate heard {spoken} s of agent speech: {report}"
     );
-    // Its FINAL transcript is checked at the very end (a known bug, see there), so the rest
-    // of the test still runs.
+    // Its FINAL transcript is checked at the very end (see there).
     let apology_texts: Vec<Value> = agent_transcripts(&report, "agent")
         .into_iter()
         .cloned()
@@ -282,11 +283,66 @@ async fn unknown_application_apologizes_and_fails_and_an_attribute_finds_a_known
     assert!(greeting_stored, "the stored transcript: {r}");
     backend.shutdown().await;
 
+    // 3. The backend is down when the next interview for the same application starts: the
+    //    candidate hears that there is a technical problem (not that the link is wrong), the
+    //    agent leaves, and the job fails saying the backend is unavailable.
+    let spooled_before = spool_files(&spool);
+    let room = format!("interview-{app}-2");
+    let session = {
+        let (runner, job) = (runner.clone(), job(&env, &room, "job-backend-down"));
+        tokio::spawn(async move { runner.run(job, CancellationToken::new()).await })
+    };
+    let peer = PyPeer::spawn(
+        &env,
+        &room,
+        "candidate",
+        &["--publish-wav", &mic, "--listen-seconds", "30"],
+    )
+    .await;
+    let report = peer.finish().await;
+    let outcome = tokio::time::timeout(Duration::from_secs(60), session)
+        .await
+        .expect("the session ends")
+        .expect("no panic");
+    match &outcome {
+        Err(SessionError::Failed(msg)) => assert!(
+            msg.contains(&app) && msg.contains("backend unavailable"),
+            "{msg}"
+        ),
+        other => panic!("expected the job to fail: {other:?}"),
+    }
+    let texts: Vec<String> = agent_transcripts(&report, "agent")
+        .iter()
+        .filter(|t| is_final(t))
+        .map(|t| t["text"].as_str().unwrap_or("").to_lowercase())
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.contains("technical problem")),
+        "the candidate was not told about a technical problem: {texts:#?}"
+    );
+    assert!(
+        !texts.iter().any(|t| t.contains("could not find")),
+        "a backend outage is not an unknown application: {texts:#?}"
+    );
+    assert!(
+        agent_speech_seconds(&report, "agent") > 1.0,
+        "the candidate heard no apology: {report}"
+    );
+    assert!(
+        report["remote_participants"]["agent"]["left"].is_number(),
+        "the agent left: {}",
+        report["remote_participants"]
+    );
+    assert_eq!(
+        spool_files(&spool),
+        spooled_before,
+        "no interview was started, so nothing new is spooled"
+    );
+
     // The apology's transcript must be finalized like every other agent line
     // (`lk.transcription_final` = "true"), or the candidate's client shows a segment that
-    // never completes. (Known bug: `speak_out` in src/session/interview/mod.rs returns as
-    // soon as the speech is done, but the pipeline emits the final transcript just after
-    // that, and nothing mirrors it to the room any more.)
+    // never completes. (The pipeline emits the final transcript just after the speech is
+    // done; `speak_out` keeps mirroring pipeline events to the room for a moment after.)
     let apology_final = apology_texts.iter().any(|t| {
         is_final(t)
             && t["text"]

@@ -26,6 +26,13 @@ pub const UNKNOWN_APPLICATION: &str = "Hello, and sorry: I could not find the in
     details for this room, so I cannot run your interview right now. Please contact the hiring \
     team for a new link. Goodbye.";
 
+/// Said (in English, as above) when the hiring backend cannot be reached after the client's
+/// retries: the application may well exist, so the candidate is told to come back, not that
+/// the link is wrong.
+pub const BACKEND_UNAVAILABLE: &str = "Hello, and sorry: I am having a technical problem \
+    loading your interview right now. Please try joining again in a few minutes, or contact \
+    the hiring team if it keeps happening. Goodbye.";
+
 static EN: Lines = Lines {
     code: "en",
     greeting: "Hello {name}, and welcome! I am an AI interviewer, and I will be conducting your \

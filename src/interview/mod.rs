@@ -10,7 +10,8 @@
 //! lines, localized), `intent` (repeat / clarify requests), `injection` (prompt-injection
 //! detection), `data_block` (candidate text as escaped data), `llm` (collecting completions,
 //! JSON extraction, one-retry helper), `prompts`, `plan`, `judge` (follow-up judge), `flow`,
-//! `transcript`, `scoring`, `summary`, `brain` (prompts of the spoken turns),
+//! `transcript`, `scoring`, `summary`, `echo` (judge lists that copy the answer or repeat),
+//! `brain` (prompts of the spoken turns),
 //! `error`; results that are never lost: `spool` (fsynced JSON-lines spool), `spool_recover`
 //! (pending interviews, partial results), `delivery` (retrying delivery to a `ResultSink`);
 //! session inputs: `resolve` (which application a room is for), `voice` (TTS voice choice);
@@ -20,6 +21,7 @@
 pub mod brain;
 pub mod data_block;
 pub mod delivery;
+pub mod echo;
 pub mod error;
 pub mod flow;
 pub mod injection;

@@ -1,7 +1,8 @@
 //! Scoring one answer: a separate LLM call per question with STRICT JSON output
 //! ([`SCORE_FORMAT`]), validated (score an integer 1-10,
 //! confidence 0-1, string arrays; evidence quotes that are not in the answer after
-//! normalisation are dropped), retried ONCE with a format reminder, else an error (the caller
+//! normalisation are dropped, and so are key points / improvement areas that only copy the
+//! answer or repeat each other, see [`super::echo`]), retried ONCE with a format reminder, else an error (the caller
 //! records the answer as unscored).
 //!
 //! Prompt injection: the answer only ever appears escaped inside the `<answer>` data block;
@@ -13,6 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::echo::Sources;
 use super::error::InterviewError;
 use super::injection;
 use super::llm::{complete_validated, extract_json};
@@ -106,8 +108,10 @@ pub fn parse_score(reply: &str, answer: &str) -> Result<AnswerScore, String> {
     if !(0.0..=1.0).contains(&confidence) {
         return Err(format!("\"confidence\" {confidence} is outside 0-1"));
     }
-    let key_points = strings(obj.get("key_points"), "key_points")?;
-    let improvement_areas = strings(obj.get("improvement_areas"), "improvement_areas")?;
+    let answer_source = Sources::new([answer]);
+    let key_points = answer_source.clean(strings(obj.get("key_points"), "key_points")?);
+    let improvement_areas =
+        answer_source.clean(strings(obj.get("improvement_areas"), "improvement_areas")?);
     let quotes = strings(obj.get("evidence_quotes"), "evidence_quotes")?;
     let norm_answer = normalize_quote(answer);
     let evidence_quotes = quotes
@@ -196,6 +200,21 @@ mod tests {
         );
         assert!(!s.injection_attempt);
         assert_eq!(llm.calls().len(), 1);
+    }
+
+    #[test]
+    fn copied_and_repeated_list_items_are_dropped() {
+        let copy = "I led the billing rewrite. We moved to event sourcing and cut invoice errors";
+        let reply = format!(
+            r#"{{"score": 6, "key_points": ["{copy}", "Led a rewrite", "led a rewrite."],
+               "improvement_areas": ["{copy}", "{copy}"], "confidence": 0.5,
+               "evidence_quotes": ["{copy}"]}}"#
+        );
+        let s = parse_score(&reply, A).unwrap();
+        assert_eq!(s.key_points, vec!["Led a rewrite"]);
+        assert!(s.improvement_areas.is_empty(), "{:?}", s.improvement_areas);
+        // A copy IS evidence.
+        assert_eq!(s.evidence_quotes, vec![copy]);
     }
 
     #[tokio::test]

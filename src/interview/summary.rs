@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::echo::{drop_shared, Sources};
 use super::flow::EndReason;
 use super::language::Language;
 use super::llm::{complete_validated, extract_json};
@@ -192,7 +193,9 @@ pub async fn summarize(llm: &dyn Llm, job_title: &str, outcomes: &[QuestionOutco
         return fallback_summary(outcomes);
     }
     let request = summary_request(job_title, outcomes);
-    match complete_validated(llm, &request, "summary", SUMMARY_FORMAT, parse_summary).await {
+    let answers = Sources::new(outcomes.iter().map(|o| o.answer.as_str()));
+    let parse = |reply: &str| parse_summary(reply, &answers);
+    match complete_validated(llm, &request, "summary", SUMMARY_FORMAT, parse).await {
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(error = %e, "summary LLM failed, using the fallback summary");
@@ -201,7 +204,10 @@ pub async fn summarize(llm: &dyn Llm, job_title: &str, outcomes: &[QuestionOutco
     }
 }
 
-pub fn parse_summary(reply: &str) -> Result<Summary, String> {
+/// Strict validation of a summary reply. A summary that copies one of the `answers` is
+/// rejected (retry, then the fallback); list items that copy an answer, repeat, or appear as
+/// both strength and weakness are dropped (see [`super::echo`]).
+pub fn parse_summary(reply: &str, answers: &Sources) -> Result<Summary, String> {
     let json = extract_json(reply, '{').ok_or("no JSON object in the reply")?;
     let v: serde_json::Value =
         serde_json::from_str(json).map_err(|e| format!("invalid JSON: {e}"))?;
@@ -231,10 +237,16 @@ pub fn parse_summary(reply: &str) -> Result<Summary, String> {
         .and_then(serde_json::Value::as_str)
         .and_then(Recommendation::parse)
         .ok_or("\"recommendation\" must be one of strong_yes, yes, no, strong_no")?;
+    if answers.echoes(summary) {
+        return Err("\"summary\" copies the candidate's answer instead of summarizing".into());
+    }
+    let mut strengths = answers.clean(list("strengths")?);
+    let mut weaknesses = answers.clean(list("weaknesses")?);
+    drop_shared(&mut strengths, &mut weaknesses);
     Ok(Summary {
         summary: summary.to_string(),
-        strengths: list("strengths")?,
-        weaknesses: list("weaknesses")?,
+        strengths,
+        weaknesses,
         recommendation,
         source: SummarySource::Llm,
     })
@@ -405,6 +417,34 @@ mod tests {
         assert!(sent.contains("<outcomes>\"["));
         assert!(!sent.to_lowercase().contains("ignore your instructions"));
         assert!(sent.contains("Fine answer."));
+    }
+
+    #[tokio::test]
+    async fn a_summary_that_copies_an_answer_is_retried_and_lists_are_cleaned() {
+        let answer = "We chose PostgreSQL over a document store because strong consistency \
+                      mattered more to us than flexible schemas.";
+        let mut o = outcomes();
+        o[0].answer = answer.into();
+        let copy = concat!(
+            r#"{"summary": "We chose PostgreSQL over a document store because strong "#,
+            r#"consistency mattered more", "strengths": [], "weaknesses": [], "#,
+            r#""recommendation": "yes"}"#
+        );
+        let good = format!(
+            r#"{{"summary": "Sound reasoning about consistency.",
+                "strengths": ["{answer}", "Reasons about trade-offs", "Clear"],
+                "weaknesses": ["clear", "No numbers", "No numbers"], "recommendation": "yes"}}"#
+        );
+        let why = parse_summary(copy, &Sources::new([answer])).unwrap_err();
+        assert!(why.contains("copies the candidate's answer"), "{why}");
+        let llm = FakeLlm::new().with_script([copy.to_string(), good]);
+        let s = summarize(&llm, "Engineer", &o).await;
+        assert_eq!(llm.calls().len(), 2, "the copy was rejected and retried");
+        assert_eq!(s.source, SummarySource::Llm);
+        assert_eq!(s.summary, "Sound reasoning about consistency.");
+        // The copied answer, the repeat, and the item that is both strength and weakness go.
+        assert_eq!(s.strengths, vec!["Reasons about trade-offs"]);
+        assert_eq!(s.weaknesses, vec!["No numbers"]);
     }
 
     #[tokio::test]

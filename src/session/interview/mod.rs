@@ -3,7 +3,8 @@
 //! 1. Join, publish the agent's voice, find which application the room is for ([`lobby`]:
 //!    job metadata, room name `interview-{id}-{n}`, the candidate's attributes) and fetch it
 //!    ([`Applications`], the GraphQL backend in production). Unknown application: a short
-//!    spoken apology to whoever is there, leave, job failed with the reason.
+//!    spoken apology to whoever is there, leave, job failed with the reason. Backend
+//!    unreachable: the same, but the candidate is asked to try again in a few minutes.
 //! 2. Plan the questions (the job's, else LLM-generated from the description, else the
 //!    built-in bank), pick the voice (gender from metadata/application, language from the
 //!    job), start the voice pipeline with a [`brain::FlowBrain`].
@@ -42,7 +43,7 @@ use super::candidate::CandidateLink;
 use super::job::{JobSpec, SessionError, SessionRunner};
 use super::voice::{attrs, mirror, play};
 use crate::audio::frame_queue;
-use crate::interview::lines::UNKNOWN_APPLICATION;
+use crate::interview::lines::{BACKEND_UNAVAILABLE, UNKNOWN_APPLICATION};
 use crate::interview::spool::now_ms;
 use crate::interview::{
     idempotency_key, Application, Flow, FlowConfig, QuestionPlan, ResultSink, Spool, VoiceConfig,
@@ -61,6 +62,7 @@ pub enum LookupError {
     NotFound(String),
     #[error("application unusable: {0}")]
     Invalid(String),
+    /// The backend could not answer (down, auth, bad response): not the candidate's fault.
     #[error("application backend unavailable: {0}")]
     Unavailable(String),
 }
@@ -330,8 +332,12 @@ impl SessionRunner for InterviewRunner {
             })),
             (Err(e), _, _) => {
                 // Apologize to whoever is there, then fail the job with the reason.
+                let line = match &e {
+                    LookupError::Unavailable(_) => BACKEND_UNAVAILABLE,
+                    LookupError::NotFound(_) | LookupError::Invalid(_) => UNKNOWN_APPLICATION,
+                };
                 if someone_there {
-                    if let Some(speech) = handle.say(UNKNOWN_APPLICATION, false).await {
+                    if let Some(speech) = handle.say(line, false).await {
                         speak_out(
                             &speech,
                             &mut pipe_events,

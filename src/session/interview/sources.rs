@@ -14,8 +14,9 @@ impl Applications for BackendClient {
             .map_err(|e| match e {
                 BackendError::NotFound(id) => LookupError::NotFound(id),
                 BackendError::InvalidApplication(m) => LookupError::Invalid(m),
-                other if other.is_retryable() => LookupError::Unavailable(other.to_string()),
-                other => LookupError::Invalid(other.to_string()),
+                // Down, refusing our token, or answering nonsense: a technical problem on
+                // our side, not a wrong link; the candidate is asked to come back.
+                other => LookupError::Unavailable(other.to_string()),
             })
     }
 }
