@@ -98,7 +98,38 @@ fn states_seen(report: &Value, agent: &str) -> Vec<String> {
     out
 }
 
-/// Both scenarios that need the AI stack share one local AI server.
+/// A job the session must fail: a candidate with a live (silent) microphone joins `room` and
+/// listens for 30 s. Returns what the candidate's peer saw and the failure message.
+async fn failing_job(
+    runner: &Arc<interview_agent::session::InterviewRunner>,
+    env: &Env,
+    room: &str,
+    job_id: &str,
+    mic: &str,
+) -> (Value, String) {
+    let session = {
+        let (runner, job) = (runner.clone(), job(env, room, job_id));
+        tokio::spawn(async move { runner.run(job, CancellationToken::new()).await })
+    };
+    let peer = PyPeer::spawn(
+        env,
+        room,
+        "candidate",
+        &["--publish-wav", mic, "--listen-seconds", "30"],
+    )
+    .await;
+    let report = peer.finish().await;
+    let outcome = tokio::time::timeout(Duration::from_secs(60), session)
+        .await
+        .expect("the session ends")
+        .expect("no panic");
+    match outcome {
+        Err(SessionError::Failed(msg)) => (report, msg),
+        other => panic!("expected the job to fail: {other:?}"),
+    }
+}
+
+/// The scenarios that need the AI stack share one local AI server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_application_apologizes_and_fails_and_an_attribute_finds_a_known_one() {
     let env = Env::start().await;
@@ -122,29 +153,11 @@ async fn unknown_application_apologizes_and_fails_and_an_attribute_finds_a_known
 
     // 1. Unknown application: the apology, then the agent leaves and the job fails.
     let room = "interview-nosuchapp-1";
-    let session = {
-        let (runner, job) = (runner.clone(), job(&env, room, "job-unknown"));
-        tokio::spawn(async move { runner.run(job, CancellationToken::new()).await })
-    };
-    let peer = PyPeer::spawn(
-        &env,
-        room,
-        "candidate",
-        &["--publish-wav", &mic, "--listen-seconds", "30"],
-    )
-    .await;
-    let report = peer.finish().await;
-    let outcome = tokio::time::timeout(Duration::from_secs(60), session)
-        .await
-        .expect("the session ends")
-        .expect("no panic");
-    match &outcome {
-        Err(SessionError::Failed(msg)) => assert!(
-            msg.contains("nosuchapp") && msg.contains("unknown application"),
-            "{msg}"
-        ),
-        other => panic!("expected the job to fail: {other:?}"),
-    }
+    let (report, failure) = failing_job(&runner, &env, room, "job-unknown", &mic).await;
+    assert!(
+        failure.contains("nosuchapp") && failure.contains("unknown application"),
+        "{failure}"
+    );
     let spoken = agent_speech_seconds(&report, "agent");
     assert!(
         spoken > 1.0,
@@ -288,29 +301,11 @@ async fn unknown_application_apologizes_and_fails_and_an_attribute_finds_a_known
     //    agent leaves, and the job fails saying the backend is unavailable.
     let spooled_before = spool_files(&spool);
     let room = format!("interview-{app}-2");
-    let session = {
-        let (runner, job) = (runner.clone(), job(&env, &room, "job-backend-down"));
-        tokio::spawn(async move { runner.run(job, CancellationToken::new()).await })
-    };
-    let peer = PyPeer::spawn(
-        &env,
-        &room,
-        "candidate",
-        &["--publish-wav", &mic, "--listen-seconds", "30"],
-    )
-    .await;
-    let report = peer.finish().await;
-    let outcome = tokio::time::timeout(Duration::from_secs(60), session)
-        .await
-        .expect("the session ends")
-        .expect("no panic");
-    match &outcome {
-        Err(SessionError::Failed(msg)) => assert!(
-            msg.contains(&app) && msg.contains("backend unavailable"),
-            "{msg}"
-        ),
-        other => panic!("expected the job to fail: {other:?}"),
-    }
+    let (report, failure) = failing_job(&runner, &env, &room, "job-backend-down", &mic).await;
+    assert!(
+        failure.contains(&app) && failure.contains("backend unavailable"),
+        "{failure}"
+    );
     let texts: Vec<String> = agent_transcripts(&report, "agent")
         .iter()
         .filter(|t| is_final(t))
