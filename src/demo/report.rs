@@ -62,8 +62,11 @@ pub fn scorecard(r: &Value) -> String {
         }
     }
     let _ = writeln!(s, "\nsummary: {}", r["summary"].as_str().unwrap_or(""));
-    let _ = writeln!(s, "strengths: {}", list(&r["strengths"]));
-    let _ = writeln!(s, "weaknesses: {}", list(&r["weaknesses"]));
+    for (label, key) in [("strengths", "strengths"), ("weaknesses", "weaknesses")] {
+        let l = list(&r[key]);
+        let l = if l.is_empty() { "(none given)" } else { &l };
+        let _ = writeln!(s, "{label}: {l}");
+    }
     let _ = writeln!(
         s,
         "transcript: {} entries saved",
@@ -71,4 +74,44 @@ pub fn scorecard(r: &Value) -> String {
     );
     s.push_str("===========================================");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scorecard_shows_scores_lists_and_empty_lists() {
+        let r = serde_json::json!({
+            "applicationId": "app-1", "room": "interview-app-1-1", "endReason": "COMPLETED",
+            "durationSeconds": 90.04, "questionsAsked": 2, "questionsAnswered": 2,
+            "questionsScored": 1, "averageScore": 7.0, "recommendation": "YES",
+            "questions": [
+                {"index": 0, "question": "Q one?", "answer": "A one.", "score": 7,
+                 "keyPoints": ["Clear", "Concrete"], "improvementAreas": [],
+                 "evidenceQuotes": ["A one"]},
+                {"index": 1, "question": "Q two?", "answer": "A two.", "score": null,
+                 "scoringError": "no JSON object in the reply"}
+            ],
+            "summary": "Fine.", "strengths": ["Clear"], "weaknesses": [],
+            "transcript": [{}, {}, {}]
+        });
+        let s = scorecard(&r);
+        assert!(s.contains("ended: COMPLETED  duration 90.0 s"), "{s}");
+        assert!(s.contains("average score 7.0; recommendation YES"), "{s}");
+        assert!(s.contains("Q1 [7/10] Q one?"), "{s}");
+        assert!(s.contains("   key points: Clear; Concrete\n"), "{s}");
+        assert!(
+            !s.contains("to improve"),
+            "empty per-question lists are left out: {s}"
+        );
+        assert!(s.contains("Q2 [unscored] Q two?"), "{s}");
+        assert!(
+            s.contains("   not scored: no JSON object in the reply"),
+            "{s}"
+        );
+        assert!(s.contains("strengths: Clear\n"), "{s}");
+        assert!(s.contains("weaknesses: (none given)\n"), "{s}");
+        assert!(s.contains("transcript: 3 entries saved"), "{s}");
+    }
 }
