@@ -1,8 +1,9 @@
-//! Cleaning the free-text lists an LLM evaluator returns (key points, improvement areas,
+//! Cleaning the free text an LLM evaluator returns (summary, key points, improvement areas,
 //! strengths, weaknesses): duplicates go, and so do items that merely copy the candidate's
-//! answer back. Small models do both (a 135M model filled every list with the same copied
-//! sentence); an assessment that repeats the answer says nothing about it. Quotes of the
-//! answer belong in `evidence_quotes`, which are checked separately.
+//! answer back and degenerate text (no words, or a loop). Small models do all three (a 135M
+//! model filled every list with the same copied sentence, and once "summarized" an interview
+//! as "10.0, 10.0, 10.0, ..."); an assessment that repeats the answer says nothing about it.
+//! Quotes of the answer belong in `evidence_quotes`, which are checked separately.
 
 use std::collections::HashSet;
 
@@ -14,6 +15,26 @@ const ECHO_MIN_WORDS: usize = 8;
 /// Share of an item's word trigrams found in one answer from which it counts as a copy.
 /// Tolerates the odd changed word ("charging the 2" for "charging the customer twice").
 const ECHO_MIN_SHARED: f32 = 0.6;
+
+/// From this many words on, a text whose distinct words are fewer than
+/// [`LOOP_MAX_DISTINCT`] of them is a generation loop.
+const LOOP_MIN_WORDS: usize = 8;
+const LOOP_MAX_DISTINCT: f32 = 0.35;
+
+/// Not prose: no word with letters in it, or a generation loop ("10.0, 10.0, 10.0, ...",
+/// "good good good ...").
+pub fn degenerate(text: &str) -> bool {
+    let norm = normalize_quote(text);
+    let words: Vec<&str> = norm.split_whitespace().collect();
+    if !words.iter().any(|w| w.chars().any(char::is_alphabetic)) {
+        return true;
+    }
+    if words.len() < LOOP_MIN_WORDS {
+        return false;
+    }
+    let distinct: HashSet<&str> = words.iter().copied().collect();
+    (distinct.len() as f32) < LOOP_MAX_DISTINCT * words.len() as f32
+}
 
 /// Word trigrams of a normalized text.
 fn trigrams(norm: &str) -> HashSet<[&str; 3]> {
@@ -47,13 +68,15 @@ impl Sources {
         })
     }
 
-    /// `items` without echoes of the answers and without repeats (compared normalized),
-    /// in order.
+    /// `items` without echoes of the answers, degenerate text and repeats (compared
+    /// normalized), in order.
     pub fn clean(&self, items: Vec<String>) -> Vec<String> {
         let mut seen = HashSet::new();
         items
             .into_iter()
-            .filter(|item| !self.echoes(item) && seen.insert(normalize_quote(item)))
+            .filter(|item| {
+                !self.echoes(item) && !degenerate(item) && seen.insert(normalize_quote(item))
+            })
             .collect()
     }
 }
@@ -115,6 +138,28 @@ mod tests {
         assert_eq!(
             s.clean(items),
             vec!["Names idempotency keys", "Misses key expiry"]
+        );
+    }
+
+    #[test]
+    fn degenerate_text_is_not_prose() {
+        let looped = ["10.0"; 27].join(", ");
+        assert!(degenerate(&looped));
+        assert!(degenerate("7, 8, 9"));
+        assert!(degenerate("..."));
+        assert!(degenerate(
+            "good good good good good good good good good good"
+        ));
+        assert!(!degenerate("Clear"));
+        assert!(!degenerate("Uses an idempotency key"));
+        assert!(!degenerate(
+            "A solid candidate: clear trade-offs, concrete examples, and a sound approach to \
+             debugging slow queries. Probing the depth of the design work is the next step."
+        ));
+        let s = Sources::new([ANSWER]);
+        assert_eq!(
+            s.clean(vec![looped, "1, 2".into(), "Clear reasoning".into()]),
+            vec!["Clear reasoning"]
         );
     }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::echo::{drop_shared, Sources};
+use super::echo::{degenerate, drop_shared, Sources};
 use super::flow::EndReason;
 use super::language::Language;
 use super::llm::{complete_validated, extract_json};
@@ -240,6 +240,9 @@ pub fn parse_summary(reply: &str, answers: &Sources) -> Result<Summary, String> 
     if answers.echoes(summary) {
         return Err("\"summary\" copies the candidate's answer instead of summarizing".into());
     }
+    if degenerate(summary) {
+        return Err("\"summary\" is not prose (no words, or a repeating loop)".into());
+    }
     let mut strengths = answers.clean(list("strengths")?);
     let mut weaknesses = answers.clean(list("weaknesses")?);
     drop_shared(&mut strengths, &mut weaknesses);
@@ -437,6 +440,12 @@ mod tests {
         );
         let why = parse_summary(copy, &Sources::new([answer])).unwrap_err();
         assert!(why.contains("copies the candidate's answer"), "{why}");
+        let looped = format!(
+            r#"{{"summary": "{}", "strengths": [], "weaknesses": [], "recommendation": "yes"}}"#,
+            ["10.0"; 27].join(", ")
+        );
+        let why = parse_summary(&looped, &Sources::new([answer])).unwrap_err();
+        assert!(why.contains("not prose"), "{why}");
         let llm = FakeLlm::new().with_script([copy.to_string(), good]);
         let s = summarize(&llm, "Engineer", &o).await;
         assert_eq!(llm.calls().len(), 2, "the copy was rejected and retried");
