@@ -1,8 +1,8 @@
 //! Scoring one answer: a separate LLM call per question with STRICT JSON output
 //! ([`SCORE_FORMAT`]), validated (score an integer 1-10,
 //! confidence 0-1, string arrays; evidence quotes that are not in the answer after
-//! normalisation are dropped, and so are key points / improvement areas that only copy the
-//! answer or repeat each other, see [`super::echo`]), retried ONCE with a format reminder, else an error (the caller
+//! normalisation are dropped, so are repeated quotes, and key points / improvement areas that
+//! only copy the answer or repeat each other, see [`super::echo`]), retried ONCE with a format reminder, else an error (the caller
 //! records the answer as unscored).
 //!
 //! Prompt injection: the answer only ever appears escaped inside the `<answer>` data block;
@@ -114,11 +114,12 @@ pub fn parse_score(reply: &str, answer: &str) -> Result<AnswerScore, String> {
         answer_source.clean(strings(obj.get("improvement_areas"), "improvement_areas")?);
     let quotes = strings(obj.get("evidence_quotes"), "evidence_quotes")?;
     let norm_answer = normalize_quote(answer);
+    let mut seen = std::collections::HashSet::new();
     let evidence_quotes = quotes
         .into_iter()
         .filter(|q| {
             let n = normalize_quote(q);
-            n.chars().count() >= MIN_QUOTE_CHARS && norm_answer.contains(&n)
+            n.chars().count() >= MIN_QUOTE_CHARS && norm_answer.contains(&n) && seen.insert(n)
         })
         .collect();
     Ok(AnswerScore {
@@ -208,12 +209,12 @@ mod tests {
         let reply = format!(
             r#"{{"score": 6, "key_points": ["{copy}", "Led a rewrite", "led a rewrite."],
                "improvement_areas": ["{copy}", "{copy}"], "confidence": 0.5,
-               "evidence_quotes": ["{copy}"]}}"#
+               "evidence_quotes": ["{copy}", "{copy}."]}}"#
         );
         let s = parse_score(&reply, A).unwrap();
         assert_eq!(s.key_points, vec!["Led a rewrite"]);
         assert!(s.improvement_areas.is_empty(), "{:?}", s.improvement_areas);
-        // A copy IS evidence.
+        // A copy IS evidence, once.
         assert_eq!(s.evidence_quotes, vec![copy]);
     }
 
