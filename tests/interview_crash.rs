@@ -15,7 +15,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::local_ai::LocalAi;
-use common::{Env, PyPeer, TempDir};
+use common::{said_by, spool_files, Env, PyPeer, TempDir};
 use hiring_backend::{BackendOptions, LiveKitSettings, NewApplication, Notifier, RunningBackend};
 use serde_json::{json, Value};
 use tokio::process::{Child, Command};
@@ -174,16 +174,6 @@ async fn start_worker(
         "the agent never registered with LiveKit"
     );
     child
-}
-
-/// The spool's `*.jsonl` files.
-fn spool_files(spool: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(spool)
-        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    files.retain(|p| p.extension().is_some_and(|e| e == "jsonl"));
-    files.sort();
-    files
 }
 
 /// The spool's records (every complete line of every file).
@@ -364,15 +354,8 @@ async fn a_killed_agent_delivers_the_partial_transcript_once_after_restart() {
     assert_eq!(r["applicationId"], json!(app), "{r}");
     assert_eq!(r["idempotencyKey"], json!(key), "{r}");
     let transcript = r["transcript"].as_array().expect("transcript");
-    let said_by = |who: &str| -> Vec<String> {
-        transcript
-            .iter()
-            .filter(|e| e["speaker"] == who)
-            .filter_map(|e| e["text"].as_str().map(str::to_lowercase))
-            .collect()
-    };
-    let interviewer = said_by("INTERVIEWER");
-    let candidate = said_by("CANDIDATE");
+    let interviewer = said_by(r, "INTERVIEWER");
+    let candidate = said_by(r, "CANDIDATE");
     assert!(!interviewer.is_empty(), "interviewer lines: {transcript:?}");
     assert!(
         candidate

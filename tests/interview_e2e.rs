@@ -6,8 +6,12 @@
 //! official LiveKit Python SDK) answers with synthesized speech. The test checks the result the
 //! backend stored: both sides of the transcript, the plan's questions, scores or reasons.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
+
+use common::said_by;
 
 fn bin_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_interview-agent"))
@@ -69,16 +73,9 @@ fn the_demo_runs_a_whole_interview_and_the_backend_stores_it() {
     let r: serde_json::Value = serde_json::from_str(&text).expect("result JSON");
     assert_eq!(r["partial"], false, "{r}");
     assert_eq!(r["questionsAsked"], 3, "{r}");
-    let transcript = r["transcript"].as_array().expect("transcript");
-    let said_by = |who: &str| -> Vec<String> {
-        transcript
-            .iter()
-            .filter(|e| e["speaker"] == who)
-            .filter_map(|e| e["text"].as_str().map(str::to_lowercase))
-            .collect()
-    };
-    let interviewer = said_by("INTERVIEWER");
-    let candidate = said_by("CANDIDATE");
+    assert!(r["transcript"].is_array(), "no transcript: {r}");
+    let interviewer = said_by(&r, "INTERVIEWER");
+    let candidate = said_by(&r, "CANDIDATE");
     assert!(
         interviewer.iter().any(|t| t.contains("alex morgan")),
         "greeting: {interviewer:?}"

@@ -12,7 +12,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::local_ai::LocalAi;
-use common::{Env, TempDir};
+use common::{said_by, Env, TempDir};
 use hiring_backend::{BackendOptions, NewApplication, RunningBackend};
 use interview_agent::session::{JobSpec, SessionRunner};
 use serde_json::Value;
@@ -85,15 +85,7 @@ fn job(env: &Env, room: &str) -> JobSpec {
 }
 
 fn transcript_of(result: &Value, speaker: &str) -> String {
-    result["transcript"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| e["speaker"] == speaker)
-        .filter_map(|e| e["text"].as_str())
-        .collect::<Vec<_>>()
-        .join(" | ")
-        .to_lowercase()
+    said_by(result, speaker).join(" | ")
 }
 
 async fn final_result(backend: &RunningBackend, app: &str) -> Value {

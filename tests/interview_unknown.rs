@@ -14,12 +14,11 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::local_ai::LocalAi;
-use common::{tracks_from, Env, PyPeer, TempDir};
+use common::{spool_files, states_seen, tracks_from, Env, PyPeer, TempDir};
 use hiring_backend::{BackendOptions, NewApplication};
 use interview_agent::session::{JobSpec, SessionError, SessionRunner};
 use serde_json::Value;
@@ -34,19 +33,6 @@ fn job(env: &Env, room: &str, id: &str) -> JobSpec {
         metadata: Default::default(),
         agent_name: "interviewer".into(),
     }
-}
-
-fn spool_files(spool: &Path) -> Vec<String> {
-    let mut files: Vec<String> = std::fs::read_dir(spool)
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().to_string())
-                .filter(|n| n.ends_with(".jsonl"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
 }
 
 /// The agent's `lk.transcription` text streams the peer received, in arrival order.
@@ -81,21 +67,6 @@ fn agent_speech_seconds(report: &Value, agent: &str) -> f64 {
         .iter()
         .filter_map(|t| t["seconds_above_-40dbfs"].as_f64())
         .fold(0.0, f64::max)
-}
-
-fn states_seen(report: &Value, agent: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for c in report["attribute_changes"].as_array().into_iter().flatten() {
-        if c["participant"] != agent {
-            continue;
-        }
-        if let Some(s) = c["attributes"]["lk.agent.state"].as_str() {
-            if out.last().map(String::as_str) != Some(s) {
-                out.push(s.to_string());
-            }
-        }
-    }
-    out
 }
 
 /// A job the session must fail: a candidate with a live (silent) microphone joins `room` and
@@ -229,7 +200,7 @@ async fn unknown_application_apologizes_and_fails_and_an_attribute_finds_a_known
     let greeted = tokio::time::timeout(Duration::from_secs(50), async {
         loop {
             for f in spool_files(&spool) {
-                let text = std::fs::read_to_string(spool.join(&f)).unwrap_or_default();
+                let text = std::fs::read_to_string(&f).unwrap_or_default();
                 if text.lines().any(|l| {
                     serde_json::from_str::<Value>(l)
                         .is_ok_and(|r| r["type"] == "transcript" && r["speaker"] == "interviewer")

@@ -7,27 +7,11 @@ mod common;
 use std::time::Duration;
 
 use common::local_ai::LocalAi;
-use common::{tracks_from, Env, PyPeer, TempDir};
+use common::{states_seen, tracks_from, Env, PyPeer, TempDir};
 use interview_agent::config::Config;
 use interview_agent::session::{JobSpec, SessionRunner, VoiceRunner};
 use interview_agent::telemetry::voice_metrics;
 use tokio_util::sync::CancellationToken;
-
-/// `lk.agent.state` values in the order the candidate saw them (consecutive repeats merged).
-fn states_seen(report: &serde_json::Value, agent: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for c in report["attribute_changes"].as_array().into_iter().flatten() {
-        if c["participant"] != agent {
-            continue;
-        }
-        if let Some(s) = c["attributes"]["lk.agent.state"].as_str() {
-            if out.last().map(String::as_str) != Some(s) {
-                out.push(s.to_string());
-            }
-        }
-    }
-    out
-}
 
 fn contains_in_order(seq: &[String], wanted: &[&str]) -> bool {
     let mut it = seq.iter();

@@ -42,15 +42,24 @@ fn trigrams(norm: &str) -> HashSet<[&str; 3]> {
     words.windows(3).map(|w| [w[0], w[1], w[2]]).collect()
 }
 
-/// Answers prepared once for many echo checks.
+/// Answers prepared once (normalized, as word trigrams) for many echo checks.
 pub struct Sources {
-    answers: Vec<String>,
+    answers: Vec<HashSet<[String; 3]>>,
 }
 
 impl Sources {
     pub fn new<'a>(answers: impl IntoIterator<Item = &'a str>) -> Sources {
+        let owned = |t: [&str; 3]| t.map(str::to_string);
         Sources {
-            answers: answers.into_iter().map(normalize_quote).collect(),
+            answers: answers
+                .into_iter()
+                .map(|a| {
+                    trigrams(&normalize_quote(a))
+                        .into_iter()
+                        .map(owned)
+                        .collect()
+                })
+                .collect(),
         }
     }
 
@@ -60,9 +69,11 @@ impl Sources {
         if norm.split_whitespace().count() < ECHO_MIN_WORDS {
             return false;
         }
-        let mine = trigrams(&norm);
-        self.answers.iter().any(|answer| {
-            let theirs = trigrams(answer);
+        let mine: Vec<[String; 3]> = trigrams(&norm)
+            .into_iter()
+            .map(|t| t.map(str::to_string))
+            .collect();
+        self.answers.iter().any(|theirs| {
             let shared = mine.iter().filter(|t| theirs.contains(*t)).count();
             shared as f32 >= ECHO_MIN_SHARED * mine.len() as f32
         })

@@ -142,9 +142,8 @@ fn strings(v: Option<&serde_json::Value>, name: &str) -> Result<Vec<String>, Str
             .as_str()
             .ok_or_else(|| format!("\"{name}\" must contain only strings"))?;
         let s = s.trim();
-        // "...": the format example copied back (small models do), not content.
-        let placeholder = s.chars().all(|c| c == '.' || c == '\u{2026}');
-        if !s.is_empty() && !placeholder && out.len() < MAX_LIST_ITEMS {
+        // Placeholders ("...") and other non-prose go in `echo::Sources::clean`.
+        if !s.is_empty() && out.len() < MAX_LIST_ITEMS {
             out.push(s.to_string());
         }
     }
@@ -207,7 +206,7 @@ mod tests {
     fn copied_and_repeated_list_items_are_dropped() {
         let copy = "I led the billing rewrite. We moved to event sourcing and cut invoice errors";
         let reply = format!(
-            r#"{{"score": 6, "key_points": ["{copy}", "Led a rewrite", "led a rewrite."],
+            r#"{{"score": 6, "key_points": ["{copy}", "Led a rewrite", "led a rewrite.", "..."],
                "improvement_areas": ["{copy}", "{copy}"], "confidence": 0.5,
                "evidence_quotes": ["{copy}", "{copy}."]}}"#
         );

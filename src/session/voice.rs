@@ -111,6 +111,19 @@ impl VoiceRunner {
     }
 }
 
+/// The agent's side of the room: connected, `lk.agent.state` = initializing, its voice track
+/// published (shared by the voice and interview sessions).
+pub(super) async fn join_as_agent(
+    job: &JobSpec,
+    options: &RoomOptions,
+) -> Result<(Room, mpsc::Receiver<RoomEvent>, LocalAudioTrack), SessionError> {
+    let (room, events) = Room::connect(&job.url, &job.token, options.clone()).await?;
+    room.set_attributes(attrs(&[("lk.agent.state", "initializing")]))
+        .await?;
+    let voice = room.publish_audio("agent-voice").await?;
+    Ok((room, events, voice))
+}
+
 pub(super) fn attrs(pairs: &[(&str, &str)]) -> HashMap<String, String> {
     pairs
         .iter()
@@ -121,11 +134,7 @@ pub(super) fn attrs(pairs: &[(&str, &str)]) -> HashMap<String, String> {
 #[async_trait]
 impl SessionRunner for VoiceRunner {
     async fn run(&self, job: JobSpec, cancel: CancellationToken) -> Result<(), SessionError> {
-        let (room, mut events) =
-            Room::connect(&job.url, &job.token, self.room_options.clone()).await?;
-        room.set_attributes(attrs(&[("lk.agent.state", "initializing")]))
-            .await?;
-        let voice = room.publish_audio("agent-voice").await?;
+        let (room, mut events, voice) = join_as_agent(&job, &self.room_options).await?;
         let agent_track = voice.sid();
         tracing::info!(job_id = %job.job_id, room = %job.room_name, "voice session started, waiting for the candidate");
 

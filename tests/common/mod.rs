@@ -182,6 +182,44 @@ pub fn tracks_from<'a>(
         .unwrap_or_default()
 }
 
+/// `lk.agent.state` values of `agent` in the order the peer saw them (consecutive repeats
+/// merged).
+pub fn states_seen(report: &serde_json::Value, agent: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in report["attribute_changes"].as_array().into_iter().flatten() {
+        if c["participant"] != agent {
+            continue;
+        }
+        if let Some(s) = c["attributes"]["lk.agent.state"].as_str() {
+            if out.last().map(String::as_str) != Some(s) {
+                out.push(s.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// What `speaker` ("INTERVIEWER" / "CANDIDATE") said in a stored interview result, lowercased.
+pub fn said_by(result: &serde_json::Value, speaker: &str) -> Vec<String> {
+    result["transcript"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["speaker"] == speaker)
+        .filter_map(|e| e["text"].as_str().map(str::to_lowercase))
+        .collect()
+}
+
+/// The spool directory's `*.jsonl` files, sorted.
+pub fn spool_files(spool: &std::path::Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(spool)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "jsonl"));
+    files.sort();
+    files
+}
+
 /// Strongest frequency in `samples` (48 kHz) between `lo` and `hi` Hz, by a Goertzel scan
 /// (coarse 5 Hz, then 0.25 Hz around the peak).
 pub fn dominant_hz(samples: &[i16], lo: f64, hi: f64) -> f64 {

@@ -41,7 +41,7 @@ use self::lobby::{CandidateAudio, Lobby};
 use self::record::Recorder;
 use super::candidate::CandidateLink;
 use super::job::{JobSpec, SessionError, SessionRunner};
-use super::voice::{attrs, mirror, play};
+use super::voice::{attrs, join_as_agent, mirror, play};
 use crate::audio::frame_queue;
 use crate::interview::lines::{BACKEND_UNAVAILABLE, UNKNOWN_APPLICATION};
 use crate::interview::spool::now_ms;
@@ -149,11 +149,7 @@ impl InterviewRunner {
 #[async_trait]
 impl SessionRunner for InterviewRunner {
     async fn run(&self, job: JobSpec, cancel: CancellationToken) -> Result<(), SessionError> {
-        let (room, mut events) =
-            Room::connect(&job.url, &job.token, self.room_options.clone()).await?;
-        room.set_attributes(attrs(&[("lk.agent.state", "initializing")]))
-            .await?;
-        let voice_track = room.publish_audio("agent-voice").await?;
+        let (room, mut events, voice_track) = join_as_agent(&job, &self.room_options).await?;
         let agent_track = voice_track.sid();
         let metadata = serde_json::Value::Object(job.metadata.clone());
 
