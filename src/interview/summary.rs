@@ -204,9 +204,9 @@ pub async fn summarize(llm: &dyn Llm, job_title: &str, outcomes: &[QuestionOutco
     }
 }
 
-/// Strict validation of a summary reply. A summary that copies one of the `answers` is
-/// rejected (retry, then the fallback); list items that copy an answer, repeat, or appear as
-/// both strength and weakness are dropped (see [`super::echo`]).
+/// Strict validation of a summary reply. A summary that copies one of the `answers` or is
+/// not prose is rejected (retry, then the fallback); list items that copy an answer, are not
+/// prose, repeat, or appear as both strength and weakness are dropped (see [`super::echo`]).
 pub fn parse_summary(reply: &str, answers: &Sources) -> Result<Summary, String> {
     let json = extract_json(reply, '{').ok_or("no JSON object in the reply")?;
     let v: serde_json::Value =
