@@ -52,6 +52,9 @@ pub struct ServerArgs {
     pub api_secret: Option<String>,
 }
 
+/// What a dispatched job can run (`voice.session`).
+const SESSION_KINDS: [&str; 3] = ["interview", "voice", "echo"];
+
 /// Worker flags (production `start` and development `dev`).
 #[derive(Args, Debug, Clone, Default)]
 pub struct WorkerArgs {
@@ -64,8 +67,9 @@ pub struct WorkerArgs {
     /// Health/metrics HTTP port.
     #[arg(long)]
     pub health_port: Option<u16>,
-    /// What each job runs: "voice" (the voice agent) or "echo" (media diagnostic).
-    #[arg(long)]
+    /// What each job runs: "interview" (the interviewer, the default; needs `[backend] url`),
+    /// "voice" (a free conversation, no backend) or "echo" (media diagnostic).
+    #[arg(long, value_parser = SESSION_KINDS)]
     pub session: Option<String>,
     #[command(flatten)]
     pub server: ServerArgs,
@@ -113,7 +117,7 @@ pub enum Command {
         #[arg(long)]
         duration_secs: Option<u64>,
         /// "interview" (default; needs `[backend] url`), "voice" (free conversation).
-        #[arg(long)]
+        #[arg(long, value_parser = ["interview", "voice"])]
         session: Option<String>,
         /// Job metadata JSON, as a dispatch would carry it, e.g. '{"applicationId": "42"}'.
         #[arg(long)]

@@ -217,6 +217,27 @@ async fn invalid_config_is_a_clear_error_with_exit_code_2() {
 }
 
 #[tokio::test]
+async fn start_help_names_every_session_kind_and_an_unknown_one_is_refused() {
+    let out = agent().args(["start", "--help"]).output().await.unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{help}");
+    for kind in ["interview", "voice", "echo"] {
+        assert!(
+            help.contains(kind),
+            "`start --help` leaves out {kind}: {help}"
+        );
+    }
+    let out = agent()
+        .args(["start", "--session", "chat"])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(stderr.contains("possible values"), "stderr: {stderr}");
+}
+
+#[tokio::test]
 async fn token_prints_url_and_a_token_that_verifies() {
     let out = agent()
         .env("LIVEKIT_URL", "ws://example.test:7880")

@@ -492,3 +492,73 @@ async fn speaking_again_while_the_agent_thinks_merges_into_one_turn() {
         ]
     );
 }
+
+/// Captions in time with the voice: the agent's interim transcript grows word by word as the
+/// words' audio plays (not a whole sentence when TTS starts), each with its word times.
+#[tokio::test(start_paused = true)]
+async fn agent_captions_grow_word_by_word_as_the_audio_plays() {
+    let mut h = Harness::start(
+        PipelineOptions::default(),
+        FakeStt::new().with_default_reply("I built a payment system in Rust."),
+        FakeLlm::new().with_default_reply(REPLY),
+        FakeTts::new().with_ms_per_char(60),
+    );
+    h.silence(ms(500)).await;
+    h.voice(ms(1000)).await;
+    h.silence(ms(12000)).await;
+    let first_sentence_frames = h.tts.frames_for("Thanks, that is helpful.");
+    let (_, events, out) = h.finish().await;
+    let interims: Vec<_> = events
+        .iter()
+        .filter_map(|(at, e)| match e {
+            PipelineEvent::AgentTranscript {
+                text,
+                words,
+                is_final: false,
+                ..
+            } => Some((*at, text.clone(), words.clone())),
+            _ => None,
+        })
+        .collect();
+    let all_words: Vec<&str> = REPLY.split_whitespace().collect();
+    // One update per word (each 20 ms frame releases at most the words due by then).
+    assert!(
+        interims.len() >= all_words.len() - 2,
+        "{} updates for {} words",
+        interims.len(),
+        all_words.len()
+    );
+    let mut last_count = 0;
+    for (_, text, words) in &interims {
+        let shown: Vec<&str> = text.split_whitespace().collect();
+        assert!(shown.len() > last_count, "captions only grow: {text:?}");
+        assert_eq!(shown, all_words[..shown.len()], "words in order");
+        assert_eq!(words.len(), shown.len(), "a time per word: {text:?}");
+        assert!(words
+            .windows(2)
+            .all(|w| w[0].start <= w[1].start && w[0].end <= w[1].start + ms(1)));
+        last_count = shown.len();
+    }
+    assert_eq!(last_count, all_words.len(), "the whole line is released");
+    // The first word with the first audio frame, the rest spread over the line's playout.
+    let (first_at, ..) = &interims[0];
+    assert_eq!(*first_at, out[0]);
+    let playout = *out.last().unwrap() - out[0];
+    let (last_at, _, last_words) = interims.last().unwrap();
+    assert!(
+        *last_at - out[0] > playout / 2,
+        "released over the line, not at once"
+    );
+    assert!(last_words.last().unwrap().end <= playout + FRAME_DURATION * 2);
+    // Words of the second sentence only once its audio plays; the first sentence's words all
+    // before that.
+    let second_starts = out[first_sentence_frames];
+    for (at, text, _) in &interims {
+        let n = text.split_whitespace().count();
+        if n > 4 {
+            assert!(*at >= second_starts, "{text:?} before its audio");
+        } else {
+            assert!(*at < second_starts, "{text:?} late");
+        }
+    }
+}

@@ -93,6 +93,11 @@ class Engines:
         self.tts_lock = threading.Lock()
 
     def load(self):
+        self.load_whisper()
+        self.load_llm()
+        self.load_tts()
+
+    def load_whisper(self):
         t0 = time.monotonic()
         from faster_whisper import WhisperModel
 
@@ -101,6 +106,7 @@ class Engines:
         )
         log.info("whisper loaded in %.2fs", time.monotonic() - t0)
 
+    def load_llm(self):
         t0 = time.monotonic()
         from llama_cpp import Llama
 
@@ -113,6 +119,7 @@ class Engines:
         )
         log.info("llm loaded in %.2fs", time.monotonic() - t0)
 
+    def load_tts(self):
         t0 = time.monotonic()
         try:
             self.voice = self._load_piper()

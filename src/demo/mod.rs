@@ -9,7 +9,7 @@
 //! stored.
 
 mod backend_ops;
-mod procs;
+pub mod procs;
 mod report;
 mod script;
 

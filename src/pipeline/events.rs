@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::captions::WordTime;
 use crate::providers::ProviderError;
 
 /// The agent's state, as the LiveKit front ends expect it in `lk.agent.state`.
@@ -78,13 +79,15 @@ pub enum PipelineEvent {
         segment_id: String,
         text: String,
     },
-    /// Agent speech text, in sync with playout: interim versions grow sentence by sentence as
-    /// they start playing; the final one holds what was actually heard. `segment_id` is
+    /// Agent speech text, in sync with playout: interim versions grow word by word as the
+    /// words' audio plays (`words`: each word's estimated start and end from the line's first
+    /// audio); the final one holds what was actually heard (no word times). `segment_id` is
     /// `agent-<speech_id>`.
     AgentTranscript {
         speech_id: u64,
         segment_id: String,
         text: String,
+        words: Vec<WordTime>,
         is_final: bool,
     },
     /// The user barged in (or `interrupt()` was called); `heard` is what made it into history.

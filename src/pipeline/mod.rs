@@ -3,11 +3,12 @@
 //! [`PipelineEvent`]s, so it is tested offline with scripted audio and fake providers.
 //!
 //! Files: `turn` (end-of-turn, sans-IO), `sentences` (LLM token splitter), `speech`
-//! ([`AgentSpeech`] handle), `playout` (paced output), `reply` (one STT->LLM->TTS reply task),
+//! ([`AgentSpeech`] handle), `captions` (word timing of agent lines), `playout` (paced output), `reply` (one STT->LLM->TTS reply task),
 //! `voice` ([`VoicePipeline`], the listening loop), `brain` (what to say), `events`, `options`,
 //! `error`.
 
 pub mod brain;
+pub mod captions;
 pub mod error;
 pub mod events;
 pub mod options;
@@ -19,10 +20,11 @@ pub mod turn;
 pub mod voice;
 
 pub use brain::{Brain, BrainReply, Conversation, DefaultBrain};
+pub use captions::WordTime;
 pub use error::PipelineError;
 pub use events::{AgentState, EventSink, PipelineEvent, Stage, TurnMetrics};
 pub use options::PipelineOptions;
 pub use sentences::{SentenceOptions, SentenceSplitter};
-pub use speech::{AgentSpeech, SpeechProgress, SpeechStatus};
+pub use speech::{AgentSpeech, Caption, SpeechProgress, SpeechStatus};
 pub use turn::{TurnDetector, TurnEvent, TurnInfo, TurnOptions};
 pub use voice::{PipelineHandle, Providers, VoicePipeline};

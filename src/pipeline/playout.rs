@@ -20,8 +20,11 @@ pub struct PlayItem {
 /// Notable moments of playout, reported to the caller as they happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlayoutNote {
-    FirstFrame { at: Instant },
-    SentenceStarted { sentence: usize },
+    FirstFrame {
+        at: Instant,
+    },
+    /// More words of the line are due in the captions ([`AgentSpeech::caption`]).
+    WordsReleased,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,13 +86,13 @@ where
             Some(at) if now <= at + FRAME_DURATION => at + FRAME_DURATION,
             _ => now + FRAME_DURATION,
         });
-        let sentence_start = speech.frame_played(sentence);
+        let played = speech.frame_played(sentence);
         if first {
             first = false;
             note(PlayoutNote::FirstFrame { at: now }).await;
         }
-        if sentence_start {
-            note(PlayoutNote::SentenceStarted { sentence }).await;
+        if played.words_released {
+            note(PlayoutNote::WordsReleased).await;
         }
     }
 }

@@ -6,12 +6,17 @@
 //! proportionally (frames played / frames of that sentence) at a word boundary, ending in "…".
 //! When the interrupted sentence's synthesis was not finished, the proportion uses the frames
 //! received so far, which can only over-estimate how much was heard by the unsynthesized rest.
+//!
+//! Captions: the words of each sentence are released one by one as their audio plays (see
+//! [`super::captions`]); [`AgentSpeech::caption`] is the text released so far with each word's
+//! estimated start and end.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::watch;
 
+use super::captions::{self, WordTime};
 use crate::audio::FRAME_DURATION;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +36,33 @@ pub struct SentenceProgress {
     /// Set when TTS finished this sentence.
     pub frames_total: Option<usize>,
     pub frames_played: usize,
+    /// Frames of the line played before this sentence's first frame.
+    pub start_frame: usize,
+    /// Words of this sentence released to captions so far.
+    pub words_released: usize,
+}
+
+impl SentenceProgress {
+    fn expected_frames(&self) -> usize {
+        captions::expected_frames(&self.text, self.frames_received, self.frames_total)
+    }
+}
+
+/// What playing one frame changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct FramePlayed {
+    /// The first frame of its sentence.
+    pub sentence_started: bool,
+    /// More words are due in the captions.
+    pub words_released: bool,
+}
+
+/// The words released to captions so far, with their times.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Caption {
+    pub text: String,
+    /// One per word of `text` (split at whitespace).
+    pub words: Vec<WordTime>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -123,15 +155,22 @@ impl AgentSpeech {
         join(self.lock().sentences.iter().map(|s| s.text.as_str()))
     }
 
-    /// Text of the sentences that have started playing (for interim transcripts).
-    pub fn started_text(&self) -> String {
-        join(
-            self.lock()
-                .sentences
-                .iter()
-                .filter(|s| s.frames_played > 0)
-                .map(|s| s.text.as_str()),
-        )
+    /// The words released so far (for interim transcripts), with their estimated times.
+    pub fn caption(&self) -> Caption {
+        let p = self.lock();
+        let mut words: Vec<&str> = Vec::new();
+        let mut times = Vec::new();
+        for s in p.sentences.iter().filter(|s| s.words_released > 0) {
+            let fractions = captions::word_fractions(&s.text);
+            let n = s.words_released.min(fractions.len());
+            words.extend(s.text.split_whitespace().take(n));
+            let t = captions::word_times(&fractions[..n], s.start_frame, s.expected_frames());
+            times.extend(t);
+        }
+        Caption {
+            text: words.join(" "),
+            words: times,
+        }
     }
 
     /// What the user heard (see the module doc for the policy).
@@ -179,17 +218,36 @@ impl AgentSpeech {
         }
     }
 
-    /// Returns true if this was the first played frame of the sentence.
-    pub(crate) fn frame_played(&self, sentence: usize) -> bool {
+    /// Count one played frame of `sentence` and release the words now due.
+    pub(crate) fn frame_played(&self, sentence: usize) -> FramePlayed {
         let mut p = self.lock();
+        let line_frames = p.frames_played;
         p.frames_played += 1;
-        match p.sentences.get_mut(sentence) {
-            Some(s) => {
-                s.frames_played += 1;
-                s.frames_played == 1
+        let mut played = FramePlayed::default();
+        if let Some(s) = p.sentences.get_mut(sentence) {
+            s.frames_played += 1;
+            if s.frames_played == 1 {
+                s.start_frame = line_frames;
+                played.sentence_started = true;
             }
-            None => false,
+            let fractions = captions::word_fractions(&s.text);
+            let due = captions::words_due(&fractions, s.frames_played, s.expected_frames());
+            if due > s.words_released {
+                s.words_released = due;
+                played.words_released = true;
+            }
         }
+        // A sentence that started playing ends the earlier ones: their words are all spoken.
+        if played.sentence_started {
+            for s in p.sentences.iter_mut().take(sentence) {
+                let n = s.text.split_whitespace().count();
+                if s.words_released < n {
+                    s.words_released = n;
+                    played.words_released = true;
+                }
+            }
+        }
+        played
     }
 
     pub(crate) fn finish(&self) {

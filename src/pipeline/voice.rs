@@ -462,13 +462,14 @@ impl Core {
             }
             ReplyMsg::Playout { speech_id, note } if Some(speech_id) == current => match note {
                 PlayoutNote::FirstFrame { .. } => self.set_state(AgentState::Speaking),
-                PlayoutNote::SentenceStarted { .. } => {
+                PlayoutNote::WordsReleased => {
                     if let Some(a) = &self.active {
-                        let text = a.speech.started_text();
+                        let caption = a.speech.caption();
                         self.events.emit(PipelineEvent::AgentTranscript {
                             speech_id,
                             segment_id: format!("agent-{speech_id}"),
-                            text,
+                            text: caption.text,
+                            words: caption.words,
                             is_final: false,
                         });
                     }
@@ -508,6 +509,7 @@ impl Core {
                 speech_id,
                 segment_id: format!("agent-{speech_id}"),
                 text: heard.clone(),
+                words: Vec::new(),
                 is_final: true,
             });
         }

@@ -17,8 +17,9 @@ use super::candidate::{sleep_opt, CandidateLink};
 use super::job::{JobSpec, SessionError, SessionRunner};
 use crate::audio::frame_queue;
 use crate::config::Config;
+use crate::pipeline::captions::word_times_json;
 use crate::pipeline::{
-    Brain, DefaultBrain, PipelineEvent, PipelineOptions, Providers, VoicePipeline,
+    Brain, DefaultBrain, PipelineEvent, PipelineOptions, Providers, VoicePipeline, WordTime,
 };
 use crate::providers::openai::{
     OpenAiEndpoint, OpenAiLlm, OpenAiLlmOptions, OpenAiStt, OpenAiSttOptions, OpenAiTts,
@@ -245,18 +246,19 @@ pub(super) async fn mirror(
             segment_id, text, ..
         } => {
             tracing::info!(%text, "candidate said");
-            send_transcript(room, &segment_id, candidate_track, &text, true).await
+            send_transcript(room, &segment_id, candidate_track, &text, true, &[]).await
         }
         PipelineEvent::AgentTranscript {
             segment_id,
             text,
+            words,
             is_final,
             ..
         } => {
             if is_final {
                 tracing::info!(%text, "agent said");
             }
-            send_transcript(room, &segment_id, agent_track, &text, is_final).await
+            send_transcript(room, &segment_id, agent_track, &text, is_final, &words).await
         }
         PipelineEvent::Interrupted { heard, played, .. } => {
             tracing::info!(?played, %heard, "agent interrupted by the candidate");
@@ -293,21 +295,29 @@ pub(super) async fn mirror(
     }
 }
 
+/// One `lk.transcription` text stream: the segment's whole text so far (a client keeps the
+/// latest text per `lk.segment_id`). Interim agent lines also carry `interview.word_times`.
 async fn send_transcript(
     room: &Room,
     segment: &str,
     track: &str,
     text: &str,
     is_final: bool,
+    words: &[WordTime],
 ) -> Result<(), crate::room::RoomError> {
-    let a = attrs(&[
+    let times = (!words.is_empty()).then(|| word_times_json(words));
+    let mut pairs = vec![
         ("lk.segment_id", segment),
         ("lk.transcribed_track_id", track),
         (
             "lk.transcription_final",
             if is_final { "true" } else { "false" },
         ),
-    ]);
+    ];
+    if let Some(t) = times.as_deref() {
+        pairs.push(("interview.word_times", t));
+    }
+    let a = attrs(&pairs);
     room.send_text("lk.transcription", text, &a)
         .await
         .map(|_| ())

@@ -2,15 +2,14 @@
 //! behind its OpenAI-compatible server, for end-to-end tests with real engines.
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use interview_agent::demo::procs::Proc;
+use tokio::process::Command;
 
 /// The local AI server, stopped on drop.
 pub struct LocalAi {
-    _child: Child,
+    _proc: Proc,
     pub url: String,
 }
 
@@ -19,6 +18,8 @@ fn repo(path: &str) -> PathBuf {
 }
 
 impl LocalAi {
+    /// Start the server; panics with the child's exit status and last stderr lines if it dies
+    /// before READY (a crashed engine), or with what it said last if it is not ready in time.
     pub async fn start() -> LocalAi {
         let python = std::env::var("AI_PYTHON")
             .map(PathBuf::from)
@@ -28,28 +29,21 @@ impl LocalAi {
             "local AI stack not installed at {} — run scripts/setup-ai.sh (or set AI_PYTHON)",
             python.display()
         );
-        let mut child = Command::new(python)
-            .arg(repo("scripts/local_ai/server.py"))
-            .args(["--host", "127.0.0.1", "--port", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start the local AI server");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let url = tokio::time::timeout(Duration::from_secs(240), async {
-            while let Ok(Some(l)) = lines.next_line().await {
-                if let Some(u) = l.strip_prefix("READY ") {
-                    return Some(u.trim().to_string());
-                }
-            }
-            None
-        })
-        .await
-        .ok()
-        .flatten()
-        .expect("local AI server READY");
-        LocalAi { _child: child, url }
+        let script = repo("scripts/local_ai/server.py").display().to_string();
+        let args = [
+            script,
+            "--host".into(),
+            "127.0.0.1".into(),
+            "--port".into(),
+            "0".into(),
+        ];
+        let mut proc = Proc::spawn("local AI server", &python, &args, None, &[])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let url = proc
+            .wait_for("READY ", Duration::from_secs(240))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        LocalAi { _proc: proc, url }
     }
 
     pub async fn speech_wav(&self, text: &str, out: &std::path::Path) {
