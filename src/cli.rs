@@ -88,6 +88,13 @@ pub enum Command {
         /// Also write the stored result (JSON) here.
         #[arg(long)]
         result: Option<PathBuf>,
+        /// Take the interview yourself in a browser: prints the candidate page's link and the
+        /// code instead of running the scripted candidate, waits for the interview to end.
+        #[arg(long)]
+        browser: bool,
+        /// Port of the hiring backend (the candidate page's link); default any free port.
+        #[arg(long, default_value_t = 0)]
+        port: u16,
     },
     /// Deliver the unsent interview results in the spool now (`interview.spool_dir`), print
     /// what happened and exit (1 if something is still undelivered). The worker does this by
@@ -303,6 +310,8 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         Command::Demo {
             timeout_secs,
             result,
+            browser,
+            port,
         } => {
             telemetry::init(
                 cli.log_level.as_deref().unwrap_or("error"),
@@ -311,6 +320,11 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             let mut opts = crate::demo::DemoOptions::discover()?;
             opts.timeout = Duration::from_secs(*timeout_secs);
             opts.result_path = result.clone();
+            opts.browser = *browser;
+            opts.backend_port = *port;
+            if *browser && *timeout_secs == 600 {
+                opts.timeout = Duration::from_secs(3600);
+            }
             crate::demo::run(opts).await.map(|_| ())
         }
         Command::Start(args) => run_worker(&cli, args, false).await,

@@ -2,6 +2,7 @@
 //! a real server when LIVEKIT_URL is set), tokens, and Python SDK peers (real libwebrtc).
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod local_ai;
 
 use std::path::PathBuf;

@@ -12,7 +12,10 @@
 //!   with job metadata `{"applicationId": "<id>"}`;
 //! - `getRoomToken(applicationId, password)`: a LiveKit token for the candidate, at most 5
 //!   failed attempts per application per 15 minutes;
-//! - `POST /livekit/webhook` (signature-checked) and `webhookEvents(room)`.
+//! - `POST /livekit/webhook` (signature-checked) and `webhookEvents(room)`;
+//! - the candidate's interview page, `GET /interview/{applicationId}` (the link in the
+//!   invitation): password, microphone check, the call (`web/`, see `web/README.md`), with
+//!   `POST /api/interview/{applicationId}/token` trading the password for a LiveKit token.
 //!
 //! Application ids are `app-` followed by 8 random lowercase letters or digits (e.g.
 //! `app-k3x9q2mz`): URL and room-name safe. Result ids are `res-{n}`.
@@ -34,7 +37,8 @@
 //! Modules: `options` (configuration), `server` (routes, auth, start/shutdown), `schema`
 //! (GraphQL types and resolvers), `store` (SQLite), `rooms` (password flow), `livekit`
 //! (LiveKit server APIs and tokens), `notifier` (password delivery), `webhook` (LiveKit
-//! webhook receiver), `clock` (injectable time), `http_client`, `error`.
+//! webhook receiver), `web` (pages, static files, the candidate's token endpoint), `clock`
+//! (injectable time), `http_client`, `error`.
 
 mod clock;
 mod error;
@@ -46,13 +50,14 @@ mod rooms;
 pub mod schema;
 mod server;
 mod store;
+mod web;
 mod webhook;
 
 pub use clock::{rfc3339_ms, Clock, ManualClock};
 pub use error::BackendError;
 pub use http_client::{http_client, http_client_builder};
 pub use notifier::{Notifier, RoomNotification};
-pub use options::{BackendOptions, LiveKitSettings};
+pub use options::{default_web_root, BackendOptions, LiveKitSettings};
 pub use server::{start, RunningBackend};
 pub use store::{
     ApplicationRecord, NewApplication, ResultRow, RoomRecord, Store, StoredResult,

@@ -45,6 +45,13 @@ struct Args {
     /// Create a demo application and print `APPLICATION <id>`.
     #[arg(long)]
     seed_demo: bool,
+    /// The address candidates reach this backend at, for invitation links (default: the
+    /// address it listens on, e.g. http://127.0.0.1:8090).
+    #[arg(long, env = "HIRING_BACKEND_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// The pages' files (`public/`, `node_modules/`); default: this example's `web/`.
+    #[arg(long)]
+    web_root: Option<PathBuf>,
 }
 
 fn livekit(args: &Args) -> Result<Option<LiveKitSettings>, String> {
@@ -128,6 +135,11 @@ async fn run(args: Args) -> Result<(), String> {
             .clone()
             .map(Notifier::webhook)
             .unwrap_or_default(),
+        public_url: args.public_url.clone(),
+        web_root: args
+            .web_root
+            .clone()
+            .unwrap_or_else(hiring_backend::default_web_root),
         ..BackendOptions::default()
     };
     let backend = start(opts).await.map_err(|e| e.to_string())?;

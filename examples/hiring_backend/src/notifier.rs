@@ -12,8 +12,8 @@ use crate::BackendError;
 /// Where room passwords go.
 #[derive(Clone, Default)]
 pub enum Notifier {
-    /// Print a `NOTIFY application=... room=... password=... expiresAt=...` line on stdout
-    /// (demo only: the password is in the output).
+    /// Print a `NOTIFY application=... room=... password=... link=... expiresAt=...` line on
+    /// stdout (demo only: the password is in the output).
     #[default]
     Console,
     /// POST a JSON [`RoomNotification`] (camelCase) to this URL; a non-2xx answer is an error.
@@ -53,6 +53,8 @@ pub struct RoomNotification {
     pub room_name: String,
     /// 6 digits.
     pub password: String,
+    /// The candidate's interview page (`{public_url}/interview/{applicationId}`).
+    pub link: String,
     /// RFC 3339.
     pub expires_at: String,
     pub candidate_email: Option<String>,
@@ -65,6 +67,7 @@ impl fmt::Debug for RoomNotification {
             .field("application_id", &self.application_id)
             .field("room_name", &self.room_name)
             .field("password", &"<redacted>")
+            .field("link", &self.link)
             .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
     }
@@ -95,8 +98,8 @@ impl Delivery {
             Notifier::Console => {
                 use std::io::Write;
                 let line = format!(
-                    "NOTIFY application={} room={} password={} expiresAt={}",
-                    n.application_id, n.room_name, n.password, n.expires_at
+                    "NOTIFY application={} room={} password={} link={} expiresAt={}",
+                    n.application_id, n.room_name, n.password, n.link, n.expires_at
                 );
                 let mut out = std::io::stdout().lock();
                 writeln!(out, "{line}").and_then(|()| out.flush())?;

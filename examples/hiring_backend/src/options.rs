@@ -37,6 +37,13 @@ pub struct BackendOptions {
     pub bcrypt_cost: u32,
     /// The clock behind expiry, rate limiting and timestamps.
     pub clock: Clock,
+    /// The pages' files: `public/` and `node_modules/` (`npm ci` installs the pinned
+    /// `livekit-client` there). Default: this example's `web/` directory in the repository.
+    pub web_root: PathBuf,
+    /// The address candidates reach this backend at, for the links in invitations
+    /// (`{public_url}/interview/{applicationId}`). None: `http://` + the address actually
+    /// bound (the real port when `bind` asked for port 0).
+    pub public_url: Option<String>,
 }
 
 impl Default for BackendOptions {
@@ -52,6 +59,8 @@ impl Default for BackendOptions {
             attempt_window: Duration::from_secs(15 * 60),
             bcrypt_cost: 10,
             clock: Clock::system(),
+            web_root: default_web_root(),
+            public_url: None,
         }
     }
 }
@@ -68,8 +77,15 @@ impl fmt::Debug for BackendOptions {
             .field("max_password_attempts", &self.max_password_attempts)
             .field("attempt_window", &self.attempt_window)
             .field("bcrypt_cost", &self.bcrypt_cost)
+            .field("web_root", &self.web_root)
+            .field("public_url", &self.public_url)
             .finish_non_exhaustive()
     }
+}
+
+/// `examples/hiring_backend/web` of the repository this backend was built from.
+pub fn default_web_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web")
 }
 
 /// A LiveKit server and the agent to dispatch into interview rooms.

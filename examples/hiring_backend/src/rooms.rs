@@ -26,6 +26,8 @@ pub struct IssuedToken {
     pub room_name: String,
     pub token: String,
     pub url: String,
+    pub candidate_name: String,
+    pub job_title: String,
 }
 
 /// Password rules (from [`crate::BackendOptions`]).
@@ -38,6 +40,8 @@ pub(crate) struct PasswordPolicy {
 
 pub(crate) struct Rooms {
     store: Store,
+    /// Base of the candidate page links in invitations.
+    public_url: String,
     livekit: Option<LiveKit>,
     delivery: Delivery,
     policy: PasswordPolicy,
@@ -68,6 +72,7 @@ async fn blocking<T: Send + 'static>(
 impl Rooms {
     pub(crate) fn new(
         store: Store,
+        public_url: String,
         livekit: Option<LiveKit>,
         delivery: Delivery,
         policy: PasswordPolicy,
@@ -75,6 +80,7 @@ impl Rooms {
     ) -> Rooms {
         Rooms {
             store,
+            public_url,
             livekit,
             delivery,
             policy,
@@ -120,6 +126,7 @@ impl Rooms {
                 application_id: application_id.to_string(),
                 room_name: room_name.clone(),
                 password,
+                link: self.candidate_link(application_id),
                 expires_at: rfc3339_ms(expires_at_ms),
                 candidate_email: app.candidate_email,
                 candidate_phone: app.candidate_phone,
@@ -129,6 +136,16 @@ impl Rooms {
             room_name,
             expires_at_ms,
         })
+    }
+
+    /// The candidate's interview page for an application.
+    pub(crate) fn candidate_link(&self, application_id: &str) -> String {
+        format!("{}/interview/{application_id}", self.public_url)
+    }
+
+    /// The LiveKit server candidates connect to, if configured.
+    pub(crate) fn livekit_url(&self) -> Option<&str> {
+        self.livekit.as_ref().map(LiveKit::url)
     }
 
     /// Checks `password` against the application's latest room and issues a LiveKit token
@@ -180,6 +197,8 @@ impl Rooms {
             room_name: room.room_name,
             token,
             url: lk.url().to_string(),
+            candidate_name: app.candidate_name,
+            job_title: app.job_title,
         })
     }
 }

@@ -1,5 +1,6 @@
 //! The HTTP server: routes (`POST /graphql` behind the optional bearer token,
-//! `POST /livekit/webhook`, `GET /healthz`), [`start`] and the [`RunningBackend`] handle.
+//! `POST /livekit/webhook`, `GET /healthz`, and the pages of [`crate::web`]), [`start`] and the
+//! [`RunningBackend`] handle.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use crate::notifier::Delivery;
 use crate::rooms::{PasswordPolicy, Rooms};
 use crate::schema::{build_schema, Backend, BackendSchema};
 use crate::store::Store;
+use crate::web;
 use crate::webhook::{self, WebhookState};
 use crate::{BackendError, BackendOptions};
 
@@ -81,10 +83,24 @@ pub async fn start(opts: BackendOptions) -> Result<RunningBackend, BackendError>
         )));
     }
     let store = Store::open(opts.db_path.as_deref(), opts.clock.clone())?;
+    // Bound first: invitation links carry the real address.
+    let listener = bind(opts.bind)?;
+    let addr = listener.local_addr()?;
+    let public_url = match &opts.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None if addr.ip().is_unspecified() => {
+            tracing::warn!(
+                "listening on all interfaces: invitation links say 127.0.0.1; set the public URL"
+            );
+            format!("http://127.0.0.1:{}", addr.port())
+        }
+        None => format!("http://{addr}"),
+    };
     let livekit = opts.livekit.clone().map(LiveKit::new);
     let receiver = livekit.as_ref().map(|lk| Arc::new(lk.webhook_receiver()));
-    let rooms = Rooms::new(
+    let rooms = Arc::new(Rooms::new(
         store.clone(),
+        public_url.clone(),
         livekit,
         Delivery::new(opts.notifier.clone())?,
         PasswordPolicy {
@@ -94,6 +110,12 @@ pub async fn start(opts: BackendOptions) -> Result<RunningBackend, BackendError>
             bcrypt_cost: opts.bcrypt_cost,
         },
         opts.clock.clone(),
+    ));
+    let pages = web::router(
+        rooms.clone(),
+        opts.web_root.clone(),
+        rooms.livekit_url(),
+        opts.attempt_window.as_secs(),
     );
     let schema = build_schema(Arc::new(Backend {
         store: store.clone(),
@@ -106,10 +128,9 @@ pub async fn start(opts: BackendOptions) -> Result<RunningBackend, BackendError>
             receiver,
         },
         opts.api_token.clone().filter(|t| !t.is_empty()),
-    );
+    )
+    .merge(pages);
 
-    let listener = bind(opts.bind)?;
-    let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -120,7 +141,7 @@ pub async fn start(opts: BackendOptions) -> Result<RunningBackend, BackendError>
             tracing::error!("hiring backend server failed: {e}");
         }
     });
-    tracing::info!(%addr, auth = opts.api_token.is_some(), livekit = opts.livekit.is_some(), "hiring backend listening");
+    tracing::info!(%addr, %public_url, auth = opts.api_token.is_some(), livekit = opts.livekit.is_some(), "hiring backend listening");
     Ok(RunningBackend {
         addr,
         store,

@@ -168,13 +168,21 @@ pub(crate) async fn write_response(
     content_type: &str,
     body: &[u8],
 ) -> io::Result<()> {
+    // Any origin, as livekit-server allows: browsers fetch `/rtc/validate` cross-origin.
     let head = format!(
-        "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n",
         reason(status),
         body.len()
     );
     stream.write_all(head.as_bytes()).await?;
     stream.write_all(body).await?;
+    stream.flush().await
+}
+
+/// The answer to a CORS preflight (`OPTIONS`): any origin, method and header.
+pub(crate) async fn write_preflight(stream: &mut TcpStream) -> io::Result<()> {
+    let head = "HTTP/1.1 204 No Content\r\nAccess-Control-Allow-Origin: *\r\nAccess-Control-Allow-Methods: GET, POST, HEAD, OPTIONS\r\nAccess-Control-Allow-Headers: *\r\nAccess-Control-Max-Age: 600\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    stream.write_all(head.as_bytes()).await?;
     stream.flush().await
 }
 

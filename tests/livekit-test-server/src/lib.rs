@@ -306,6 +306,10 @@ async fn handle_conn(state: Arc<ServerState>, mut stream: TcpStream) {
     };
     tracing::debug!(method = %req.method, path = %req.path, "http request");
     let path = req.path.trim_end_matches('/');
+    if req.method == "OPTIONS" {
+        let _ = http::write_preflight(&mut stream).await;
+        return;
+    }
     match path {
         "/rtc/validate" | "/rtc/v1/validate" => {
             let res = auth::verify(&state.verifier, auth::token_from(&req).as_deref())
@@ -339,8 +343,12 @@ async fn handle_conn(state: Arc<ServerState>, mut stream: TcpStream) {
             let (status, ct, body) = twirp::handle(&state, &req).await;
             let _ = http::write_response(&mut stream, status, &ct, &body).await;
         }
-        "/" if req.method == "GET" => {
+        "" | "/" if req.method == "GET" => {
             let _ = http::write_response(&mut stream, 200, "text/plain", b"OK").await;
+        }
+        // livekit-client checks reachability with `HEAD /`.
+        "" | "/" if req.method == "HEAD" => {
+            let _ = http::write_response(&mut stream, 200, "text/plain", b"").await;
         }
         // Includes a non-WebSocket `GET /rtc/v1`, which livekit-server also answers with 404.
         _ => {

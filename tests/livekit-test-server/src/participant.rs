@@ -33,6 +33,7 @@ pub(crate) struct Info {
     pub attributes: HashMap<String, String>,
     pub permission: proto::ParticipantPermission,
     pub kind: i32,
+    pub client_protocol: i32,
     pub version: u32,
     pub state: i32,
     pub joined_at_ms: i64,
@@ -104,6 +105,8 @@ pub(crate) struct JoinParams {
     pub red_to_subscriber: bool,
     /// `/rtc/v1` join: one peer connection.
     pub single_pc: bool,
+    /// The client's `client_protocol` (what data features it understands), echoed to others.
+    pub client_protocol: i32,
 }
 
 impl Participant {
@@ -149,6 +152,7 @@ impl Participant {
                 attributes: params.attributes,
                 permission: params.permission,
                 kind: params.kind,
+                client_protocol: params.client_protocol,
                 version: 1,
                 state: proto::participant_info::State::Joined as i32,
                 joined_at_ms: crate::ids::now_millis(),
@@ -275,6 +279,7 @@ impl Participant {
             kind: i.kind,
             attributes: i.attributes.clone(),
             disconnect_reason: i.disconnect_reason,
+            client_protocol: i.client_protocol,
             ..Default::default()
         }
     }

@@ -53,8 +53,20 @@ impl Room {
         self.participants().into_iter().find(|p| p.sid == sid)
     }
 
-    pub(crate) fn add(&self, p: Arc<Participant>) {
+    /// Adds a joining participant; `join` gets the others (hidden ones left out) while the
+    /// room is locked, to queue the JoinResponse before anyone can send it an update.
+    pub(crate) fn add_joining(
+        &self,
+        p: Arc<Participant>,
+        join: impl FnOnce(Vec<proto::ParticipantInfo>),
+    ) {
         if let Ok(mut v) = self.participants.lock() {
+            let others = v
+                .iter()
+                .map(|o| o.info())
+                .filter(|i| !i.permission.as_ref().is_some_and(|pm| pm.hidden))
+                .collect();
+            join(others);
             v.push(p);
         }
     }

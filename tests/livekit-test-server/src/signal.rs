@@ -83,6 +83,8 @@ struct JoinSpec {
     publisher_offer: Option<proto::SessionDescription>,
     protocol: String,
     sdk: String,
+    /// `client_protocol` (query on `/rtc`, ClientInfo on `/rtc/v1`).
+    client_protocol: i32,
 }
 
 impl JoinSpec {
@@ -99,6 +101,11 @@ impl JoinSpec {
             publisher_offer: None,
             protocol: req.query.get("protocol").cloned().unwrap_or_default(),
             sdk: req.query.get("sdk").cloned().unwrap_or_default(),
+            client_protocol: req
+                .query
+                .get("client_protocol")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
         }
     }
 
@@ -118,6 +125,7 @@ impl JoinSpec {
             sdk: proto::client_info::Sdk::try_from(ci.sdk)
                 .map(|s| s.as_str_name().to_ascii_lowercase())
                 .unwrap_or_default(),
+            client_protocol: ci.client_protocol,
         }
     }
 }
@@ -212,14 +220,25 @@ pub(crate) async fn serve(state: Arc<ServerState>, mut stream: TcpStream, req: R
             .filter(|p| p.identity == claims.sub && !p.closed.load(Ordering::SeqCst));
         match existing {
             Some(p) => {
-                let conn = p.attach_signal(tx);
-                tracing::info!(identity = %p.identity, single_pc = p.single_pc, "participant resumed");
-                p.send(Out::Reconnect(proto::ReconnectResponse {
+                // The client drops everything before ReconnectResponse: queue it first.
+                let reconnect = Out::Reconnect(proto::ReconnectResponse {
                     ice_servers: vec![],
                     client_configuration: None,
                     server_info: Some(server_info()),
                     last_message_seq: 0,
-                }));
+                });
+                let _ = tx.send(Outbound::Msg(Box::new(reconnect)));
+                let conn = p.attach_signal(tx);
+                tracing::info!(identity = %p.identity, single_pc = p.single_pc, "participant resumed");
+                // What happened while it was away, as livekit-server sends after a resume.
+                if let Some(room) = state.rooms.get(&room_name) {
+                    let everyone: Vec<proto::ParticipantInfo> =
+                        room.participants().iter().map(|o| o.info()).collect();
+                    p.send_update(everyone);
+                    p.send(Out::RoomUpdate(proto::RoomUpdate {
+                        room: Some(room.info()),
+                    }));
+                }
                 run(state, p, conn, ws, rx).await;
             }
             None => {
@@ -256,6 +275,7 @@ pub(crate) async fn serve(state: Arc<ServerState>, mut stream: TcpStream, req: R
         red_to_subscriber: state.opts.offer_red_to_subscribers,
         auto_subscribe: spec.auto_subscribe,
         single_pc: spec.single_pc,
+        client_protocol: spec.client_protocol,
     };
     let p = match Participant::create(room.clone(), params).await {
         Ok(p) => p,
@@ -267,25 +287,27 @@ pub(crate) async fn serve(state: Arc<ServerState>, mut stream: TcpStream, req: R
         }
     };
     let conn = p.attach_signal(tx);
-    let others: Vec<proto::ParticipantInfo> = room
-        .participants()
-        .iter()
-        .filter(|o| !o.info().permission.is_some_and(|pm| pm.hidden))
-        .map(|o| o.info())
-        .collect();
-    room.add(p.clone());
-    p.send(Out::Join(proto::JoinResponse {
-        room: Some(room.info()),
-        participant: Some(p.info()),
-        other_participants: others,
-        server_version: SERVER_VERSION.into(),
-        // Single-PC clients publish and subscribe on the one (client-offered) connection.
-        subscriber_primary: !spec.single_pc,
-        ping_interval: state.opts.ping_interval,
-        ping_timeout: state.opts.ping_timeout,
-        server_info: Some(server_info()),
-        ..Default::default()
-    }));
+    let mut room_info = room.info();
+    room_info.num_participants += 1;
+    // JoinResponse is queued and the participant added under the room's lock: an update about
+    // someone else can neither overtake the JoinResponse (the client fails its connect when
+    // the first message is not `join`) nor fall between the snapshot and the add.
+    room.add_joining(p.clone(), |others| {
+        p.send(Out::Join(proto::JoinResponse {
+            room: Some(room_info),
+            participant: Some(p.info()),
+            other_participants: others,
+            server_version: SERVER_VERSION.into(),
+            // Single-PC clients publish and subscribe on the one (client-offered) connection.
+            subscriber_primary: !spec.single_pc,
+            // As livekit-server: a publisher may publish without waiting for a negotiation.
+            fast_publish: p.can(|pm| pm.can_publish),
+            ping_interval: state.opts.ping_interval,
+            ping_timeout: state.opts.ping_timeout,
+            server_info: Some(server_info()),
+            ..Default::default()
+        }));
+    });
     tracing::info!(
         identity = %p.identity,
         room = %room.name,

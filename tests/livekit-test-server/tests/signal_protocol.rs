@@ -433,3 +433,154 @@ async fn v1_join_request_errors_join_and_resume() {
     }
     server.shutdown().await;
 }
+
+/// The raw HTTP answer (status line + headers + body) to `request`.
+async fn raw_http(server: &TestServer, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TcpStream::connect(server.local_addr()).await.expect("tcp");
+    s.write_all(request.as_bytes()).await.expect("write");
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf)).await;
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// What the browser SDK (livekit-client) relies on beyond the WebSocket: `HEAD /` for
+/// reachability, CORS on `/rtc/validate` (fetched cross-origin after a failed connect, where a
+/// missing header turns a 401 into "server unreachable"), preflights.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_http_reachability_cors_and_validate() {
+    let server = TestServer::start(TestServerOptions::default())
+        .await
+        .expect("start");
+    let head = raw_http(&server, "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let get = raw_http(&server, "GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(
+        get.starts_with("HTTP/1.1 200") && get.ends_with("OK"),
+        "{get}"
+    );
+
+    let bad = raw_http(
+        &server,
+        "GET /rtc/v1/validate?access_token=nope HTTP/1.1\r\nHost: x\r\nOrigin: http://page.test\r\n\r\n",
+    )
+    .await;
+    assert!(bad.starts_with("HTTP/1.1 401"), "{bad}");
+    assert!(bad.contains("Access-Control-Allow-Origin: *"), "{bad}");
+    let good = raw_http(
+        &server,
+        &format!(
+            "GET /rtc/validate?access_token={} HTTP/1.1\r\nHost: x\r\nOrigin: http://page.test\r\n\r\n",
+            token("v", "validate", false)
+        ),
+    )
+    .await;
+    assert!(good.starts_with("HTTP/1.1 200"), "{good}");
+    assert!(
+        good.contains("Access-Control-Allow-Origin: *") && good.ends_with("success"),
+        "{good}"
+    );
+
+    let pre = raw_http(
+        &server,
+        "OPTIONS /rtc/v1/validate HTTP/1.1\r\nHost: x\r\nOrigin: http://page.test\r\nAccess-Control-Request-Method: GET\r\n\r\n",
+    )
+    .await;
+    assert!(pre.starts_with("HTTP/1.1 204"), "{pre}");
+    assert!(pre.contains("Access-Control-Allow-Origin: *"), "{pre}");
+    server.shutdown().await;
+}
+
+/// livekit-client fails its connect unless `join` is the first message, uses the others'
+/// `client_protocol` to pick data stream formats, and after a resume expects the state it
+/// missed (every participant, the room) right after the ReconnectResponse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn join_comes_first_client_protocol_is_echoed_and_resume_catches_up() {
+    let server = TestServer::start(TestServerOptions::default())
+        .await
+        .expect("start");
+    let mut a = connect(&server, &token("first", "order", true)).await;
+    expect(&mut a, "join", |m| matches!(m, Out::Join(_))).await;
+    // A stream of attribute updates from `first` while `second` joins.
+    let busy = tokio::spawn(async move {
+        for i in 0..40 {
+            send(
+                &mut a,
+                In::UpdateMetadata(proto::UpdateParticipantMetadata {
+                    attributes: HashMap::from([("n".to_string(), i.to_string())]),
+                    ..Default::default()
+                }),
+            )
+            .await;
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        a
+    });
+    for i in 0..5 {
+        let url = format!(
+            "{}/rtc?access_token={}&protocol=16&client_protocol=2&sdk=js",
+            server.url(),
+            token(&format!("second-{i}"), "order", false)
+        );
+        let (mut b, _) = tokio_tungstenite::connect_async(url).await.expect("ws");
+        let first = loop {
+            let Some(Ok(Message::Binary(bytes))) = b.next().await else {
+                panic!("closed before any message")
+            };
+            if let Some(m) = proto::SignalResponse::decode(bytes.as_ref())
+                .expect("decode")
+                .message
+            {
+                break m;
+            }
+        };
+        assert!(matches!(first, Out::Join(_)), "first message: {first:?}");
+    }
+    let mut a = busy.await.expect("updates");
+    // `first` learns the joiners' client_protocol.
+    expect(&mut a, "client_protocol of a joiner", |m| {
+        matches!(m, Out::Update(u) if u.participants.iter().any(|p| p.identity == "second-0" && p.client_protocol == 2))
+    })
+    .await;
+    let Out::Join(join) = expect(
+        &mut connect(&server, &token("third", "order", true)).await,
+        "join",
+        |m| matches!(m, Out::Join(_)),
+    )
+    .await
+    else {
+        unreachable!()
+    };
+    assert!(join
+        .other_participants
+        .iter()
+        .any(|p| p.identity == "second-4" && p.client_protocol == 2));
+    let sid = join.participant.expect("me").sid;
+
+    // Resume `third`: ReconnectResponse first, then everyone and the room.
+    let url = format!(
+        "{}/rtc?access_token={}&reconnect=1&sid={sid}",
+        server.url(),
+        token("third", "order", true)
+    );
+    let (mut r, _) = tokio_tungstenite::connect_async(url).await.expect("resume");
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let Some(Ok(Message::Binary(bytes))) = r.next().await else {
+            panic!("closed during resume: {seen:?}")
+        };
+        if let Some(m) = proto::SignalResponse::decode(bytes.as_ref())
+            .expect("decode")
+            .message
+        {
+            seen.push(m);
+        }
+    }
+    assert!(matches!(seen[0], Out::Reconnect(_)), "{seen:?}");
+    assert!(
+        matches!(&seen[1], Out::Update(u) if u.participants.iter().any(|p| p.identity == "first") && u.participants.len() >= 7),
+        "{seen:?}"
+    );
+    assert!(matches!(&seen[2], Out::RoomUpdate(_)), "{seen:?}");
+    server.shutdown().await;
+}

@@ -25,7 +25,7 @@ pub type BackendSchema = Schema<Query, Mutation, EmptySubscription>;
 /// What resolvers work with.
 pub(crate) struct Backend {
     pub store: Store,
-    pub rooms: Rooms,
+    pub rooms: Arc<Rooms>,
 }
 
 /// The schema with its data.
