@@ -9,10 +9,17 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::browser::{looped_speech_wav, p50_max, Hiring, Scenario, ONE_AT_A_TIME};
+use common::browser::{looped_speech_wav, p50_max, Hiring, Said, Scenario, ONE_AT_A_TIME};
 use common::local_ai::LocalAi;
 use common::{said_by, TempDir};
 use hiring_backend::NewApplication;
+use interview_agent::backend::{BackendClient, BackendOptions as ClientOptions};
+use interview_agent::interview::{Spool, VoiceConfig};
+use interview_agent::pipeline::PipelineOptions;
+use interview_agent::providers::fake::{FakeLlm, FakeStt, FakeTts};
+use interview_agent::providers::{ProviderError, Tts, TtsFactory};
+use interview_agent::room::RoomOptions;
+use interview_agent::session::{InterviewOptions, InterviewRunner};
 use serde_json::{json, Value};
 
 fn samples(report: &Value) -> Vec<(f64, f64, f64, String)> {
@@ -192,6 +199,281 @@ async fn candidate_takes_the_whole_interview_in_the_browser() {
             .iter()
             .any(|t| t.contains("experience") || t.contains("distributed") || t.contains("years")),
         "the candidate's answers: {candidate:?}"
+    );
+    sc.passed();
+    hiring.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_expired_and_locked_codes_and_microphone_problems_get_clear_messages() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    // No agent: nothing here reaches the call.
+    let mut hiring = Hiring::start(None).await;
+    let mut sc = Scenario::start("candidate_errors.mjs", "candidate-errors", json!({}));
+    let report = loop {
+        match sc.next(Duration::from_secs(120)).await {
+            Said::Step(step, _) => {
+                let answer = match step.as_str() {
+                    "invite" => {
+                        let inv = hiring.invite(candidate("Casey Errors")).await;
+                        let wrong = if inv.password == "000000" {
+                            "999999"
+                        } else {
+                            "000000"
+                        };
+                        json!({ "link": inv.link, "code": inv.password, "wrong": wrong })
+                    }
+                    "expire" => {
+                        hiring.clock.advance(Duration::from_secs(16 * 60));
+                        json!({})
+                    }
+                    other => panic!("unknown step {other}"),
+                };
+                sc.reply(answer).await;
+            }
+            Said::Report { ok, report } => break sc.check(ok, report),
+        }
+    };
+    let text = |k: &str| report[k].as_str().unwrap_or_default().to_string();
+    assert!(text("malformed").contains("Enter the 6 digits"), "{report}");
+    assert!(text("wrong").contains("not right"), "{report}");
+    let usable = &report["afterWrong"];
+    assert_eq!(usable["enabled"], true, "{usable}");
+    assert_eq!(usable["focused"], true, "{usable}");
+    assert_eq!(usable["invalid"], "true", "{usable}");
+    assert_eq!(usable["alertRole"], "alert", "{usable}");
+    assert!(text("expired").contains("expired"), "{report}");
+    let attempts = report["attempts"].as_array().expect("attempts");
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.as_str().unwrap_or("").contains("not right")),
+        "{attempts:?}"
+    );
+    assert!(
+        text("lockedEvenWithTheRightCode").contains("locked"),
+        "{report}"
+    );
+    // An unknown link is answered like a wrong code: nothing about other applications.
+    assert_eq!(text("unknownApplication"), text("wrong"), "{report}");
+    assert_eq!(
+        report["peerConnectionsBeforeARightCode"], 0,
+        "no WebRTC before a right code"
+    );
+    assert!(
+        text("micDenied").contains("blocked the microphone"),
+        "{report}"
+    );
+    assert_eq!(report["joinDisabledWhenDenied"], true);
+    assert!(
+        text("noMicrophone").contains("No microphone was found"),
+        "{report}"
+    );
+    assert!(
+        report["pageErrors"]
+            .as_array()
+            .is_some_and(|e| e.is_empty()),
+        "{report}"
+    );
+    sc.passed();
+    hiring.shutdown().await;
+}
+
+fn candidate(name: &str) -> NewApplication {
+    NewApplication {
+        candidate_name: name.into(),
+        job_title: "Support Engineer".into(),
+        questions: vec![
+            "How do you explain a technical problem to a customer?".into(),
+            "Tell me about a hard ticket you solved.".into(),
+            "What do you do when you do not know the answer?".into(),
+        ],
+        language: "en".into(),
+        max_duration_seconds: Some(600),
+        ..NewApplication::default()
+    }
+}
+
+/// FAKE: every voice is the same fake TTS (a tone, at real-time pace).
+struct FakeVoices(Arc<FakeTts>);
+
+impl TtsFactory for FakeVoices {
+    fn with_voice(&self, _voice: &str) -> Result<Arc<dyn Tts>, ProviderError> {
+        Ok(self.0.clone())
+    }
+}
+
+/// The interviewer on FAKE speech providers, so the only timing is ours.
+fn fake_interviewer(
+    hiring: &Hiring,
+    stt: Arc<FakeStt>,
+    spool: &std::path::Path,
+) -> InterviewRunner {
+    let client = Arc::new(
+        BackendClient::new(ClientOptions {
+            url: hiring.backend.graphql_url(),
+            ..ClientOptions::default()
+        })
+        .expect("client"),
+    );
+    InterviewRunner {
+        room_options: RoomOptions::default(),
+        pipeline: PipelineOptions::default(),
+        stt,
+        llm: Arc::new(FakeLlm::new()),
+        // About 20 characters a second, at real-time pace: like speech.
+        tts: Arc::new(FakeVoices(Arc::new(
+            FakeTts::new()
+                .with_ms_per_char(50)
+                .with_frame_interval(Duration::from_millis(20)),
+        ))),
+        applications: client.clone(),
+        sink: client,
+        spool: Spool::open(spool).expect("spool"),
+        voices: VoiceConfig::default(),
+        options: InterviewOptions {
+            llm_phrasing: false,
+            llm_judge: false,
+            silence_timeout: Duration::from_secs(60),
+            ..InterviewOptions::default()
+        },
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_controls_and_endings_and_join_latency() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dir = TempDir::new("browser-call");
+    let mut hiring = Hiring::start(None).await;
+    let stt = Arc::new(FakeStt::new().with_default_reply("I would check the logs first."));
+    let runner = fake_interviewer(&hiring, stt.clone(), &dir.0.join("spool"));
+    hiring.start_worker_with(Arc::new(runner)).await;
+    // A microphone that talks all the time (a synthetic voice the VAD calls speech).
+    let mic = dir.0.join("voice.wav");
+    common::voice_wav(&mic, Duration::from_secs(20));
+
+    let joins = 5;
+    let mut sc = Scenario::start(
+        "candidate_call.mjs",
+        "candidate-call",
+        json!({ "micWav": mic, "joins": joins }),
+    );
+    let mut current_room = String::new();
+    let report = loop {
+        match sc.next(Duration::from_secs(120)).await {
+            Said::Step(step, _) => {
+                let answer = match step.as_str() {
+                    "invite" => {
+                        let inv = hiring.invite(candidate("Riley Calls")).await;
+                        hiring.wait_for_agent(&inv.room).await;
+                        current_room = inv.room.clone();
+                        json!({ "link": inv.link, "code": inv.password })
+                    }
+                    "stt-calls" => json!({ "count": stt.calls().len() }),
+                    "close-room" => {
+                        hiring.delete_room(&current_room).await;
+                        json!({})
+                    }
+                    "stop-agent" => {
+                        hiring.stop_worker().await;
+                        json!({})
+                    }
+                    other => panic!("unknown step {other}"),
+                };
+                sc.reply(answer).await;
+            }
+            Said::Report { ok, report } => break sc.check(ok, report),
+        }
+    };
+
+    let latencies: Vec<f64> = report["joinToGreetingMs"]
+        .as_array()
+        .expect("latencies")
+        .iter()
+        .filter_map(Value::as_f64)
+        .collect();
+    assert_eq!(latencies.len(), joins);
+    let (p50, max) = p50_max(&latencies);
+    eprintln!("join click -> first greeting audio, fake TTS, {joins} joins: p50 {p50} ms, max {max} ms ({latencies:?}); timeline {}", report["joinTimeline"]);
+
+    // The greeting's caption grew word by word over its audio, not all at once.
+    let captions = report["captions"].as_array().expect("captions");
+    let greeting: Vec<(f64, u64, bool)> = captions
+        .iter()
+        .filter(|c| c[1] == "interviewer" && c[4] == captions[0][4])
+        .map(|c| {
+            (
+                c[0].as_f64().unwrap_or(0.0),
+                c[2].as_u64().unwrap_or(0),
+                c[3] == true,
+            )
+        })
+        .collect();
+    let interim: Vec<&(f64, u64, bool)> = greeting.iter().filter(|c| !c.2).collect();
+    let words: Vec<u64> = interim.iter().map(|c| c.1).collect();
+    assert!(
+        words.windows(2).all(|w| w[0] <= w[1]),
+        "words only grow: {words:?}"
+    );
+    let distinct = {
+        let mut d = words.clone();
+        d.dedup();
+        d.len()
+    };
+    assert!(distinct >= 10, "word by word, not at once: {words:?}");
+    let spread =
+        interim.last().map(|c| c.0).unwrap_or(0.0) - interim.first().map(|c| c.0).unwrap_or(0.0);
+    let audio_ms = report["greetingSamples"]
+        .as_array()
+        .expect("samples")
+        .iter()
+        .filter(|s| s[1].as_f64().unwrap_or(-100.0) > -50.0)
+        .count() as f64
+        * 40.0;
+    assert!(
+        spread >= audio_ms * 0.5,
+        "captions spread over {spread} ms of {audio_ms} ms of speech"
+    );
+    assert!(greeting.last().is_some_and(|c| c.2), "the line ends final");
+
+    assert_eq!(report["confirmShown"], true);
+    assert!(report["endedByCandidate"]
+        .as_str()
+        .unwrap_or("")
+        .contains("You ended"));
+    let m = &report["mute"];
+    assert_eq!(m["afterMuted"], m["start"], "no turn while muted: {m}");
+    // (Chromium's noise suppression chops the synthetic voice into more than one turn.)
+    assert!(
+        m["afterUnmuted"].as_u64().unwrap_or(0) > m["start"].as_u64().unwrap_or(0),
+        "turns while unmuted: {m}"
+    );
+    assert_eq!(
+        m["afterMutedAgain"], m["beforeMutedAgain"],
+        "none once muted again: {m}"
+    );
+    assert_eq!(report["unmutedLabel"], "Mute microphone|false");
+    assert!(
+        report["roomClosed"]
+            .as_str()
+            .unwrap_or("")
+            .contains("room was closed"),
+        "{report}"
+    );
+    assert!(
+        report["agentLost"]
+            .as_str()
+            .unwrap_or("")
+            .contains("left the call unexpectedly"),
+        "{report}"
+    );
+    assert_eq!(report["rejoinOffered"], true);
+    assert!(
+        report["pageErrors"]
+            .as_array()
+            .is_some_and(|e| e.is_empty()),
+        "{}",
+        report["pageErrors"]
     );
     sc.passed();
     hiring.shutdown().await;

@@ -216,6 +216,12 @@ impl Flow {
         }
     }
 
+    /// The greeting [`Flow::start`] will say (known before the candidate arrives, so it can be
+    /// synthesized ahead).
+    pub fn greeting(&self) -> String {
+        self.lines.greeting(&self.candidate_name, &self.job_title)
+    }
+
     /// Greeting and the first question (or a closing if not even one question fits).
     pub fn start(&mut self, now: Instant) -> Vec<Action> {
         if self.phase != Phase::NotStarted {
@@ -223,7 +229,7 @@ impl Flow {
         }
         self.started_at = Some(now);
         let mut out = Vec::new();
-        let greeting = self.lines.greeting(&self.candidate_name, &self.job_title);
+        let greeting = self.greeting();
         self.say(&mut out, now, greeting, SayKind::Greeting);
         self.ask_next(&mut out, now, 0);
         out

@@ -166,9 +166,16 @@ impl Reply {
         self.speak_text(self.shared.brain.apology()).await;
     }
 
+    /// A fixed line, sentence by sentence: the first sentence is synthesized (and heard) without
+    /// waiting for the rest, and each sentence's captions are timed on its own audio.
     async fn speak_text(&self, text: String) {
-        let (sentence_tx, sentence_rx) = mpsc::channel::<String>(1);
-        let _ = sentence_tx.send(text).await;
+        let mut splitter = SentenceSplitter::new(self.shared.opts.sentences.clone());
+        let mut sentences = splitter.push(&text);
+        sentences.extend(splitter.finish());
+        let (sentence_tx, sentence_rx) = mpsc::channel::<String>(sentences.len().max(1));
+        for sentence in sentences {
+            let _ = sentence_tx.send(sentence).await;
+        }
         drop(sentence_tx);
         let (play_tx, play_rx) =
             mpsc::channel::<PlayItem>(self.shared.opts.playout_queue_frames.max(1));

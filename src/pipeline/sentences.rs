@@ -72,6 +72,16 @@ impl SentenceSplitter {
     }
 }
 
+/// The first piece a fixed line is spoken in (what TTS is asked for first).
+pub fn first_sentence(text: &str, opts: &SentenceOptions) -> Option<String> {
+    let mut splitter = SentenceSplitter::new(opts.clone());
+    splitter
+        .push(text)
+        .into_iter()
+        .next()
+        .or_else(|| splitter.finish())
+}
+
 fn join(acc: &mut String, s: &str) {
     if s.is_empty() {
         return;

@@ -7,6 +7,7 @@ pub mod error;
 pub mod fake;
 pub mod openai;
 pub mod pcm;
+pub mod prefetch;
 pub mod retry;
 pub mod stt_filter;
 pub mod types;

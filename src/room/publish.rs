@@ -65,6 +65,25 @@ impl LocalAudioTrack {
         self.frames_dropped
     }
 
+    /// Send a few frames of silence as soon as the connection carries media. An SFU announces
+    /// a published track to the others only once its first RTP packet arrives (livekit-server
+    /// and our test server alike); an agent that stays silent until it speaks would make the
+    /// candidate's client learn about its voice, and renegotiate for it, only when the greeting
+    /// has already started. Gives up after `limit`.
+    pub async fn prime(&mut self, limit: std::time::Duration) {
+        const FRAMES: u64 = 3;
+        let deadline = tokio::time::Instant::now() + limit;
+        let silence = AudioFrame::silence(SampleRate::HZ_48000, FRAME_DURATION);
+        let start = self.frames_sent;
+        while self.frames_sent < start + FRAMES && tokio::time::Instant::now() < deadline {
+            let live = self.slot.writer.read().await.is_some();
+            if live {
+                let _ = self.capture_frame(&silence).await;
+            }
+            tokio::time::sleep(FRAME_DURATION).await;
+        }
+    }
+
     /// Queue PCM for sending. Pacing is the caller's job: call this in real time.
     pub async fn capture_frame(&mut self, frame: &AudioFrame) -> Result<(), RoomError> {
         if frame.sample_rate != SampleRate::HZ_48000 {

@@ -121,7 +121,9 @@ pub(super) async fn join_as_agent(
     let (room, events) = Room::connect(&job.url, &job.token, options.clone()).await?;
     room.set_attributes(attrs(&[("lk.agent.state", "initializing")]))
         .await?;
-    let voice = room.publish_audio("agent-voice").await?;
+    let mut voice = room.publish_audio("agent-voice").await?;
+    // Announced to the room (and subscribable) once it carries RTP: before anyone needs it.
+    voice.prime(Duration::from_secs(2)).await;
     Ok((room, events, voice))
 }
 

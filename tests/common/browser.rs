@@ -179,13 +179,42 @@ impl Hiring {
         }
     }
 
+    /// Wait until the dispatched agent is in `room` (the test server knows; against a real
+    /// server, give it two seconds).
+    pub async fn wait_for_agent(&self, room: &str) {
+        let Some(server) = &self.env.server else {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            return;
+        };
+        for _ in 0..200 {
+            if !server.participants(room).is_empty() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the agent never joined {room}");
+    }
+
+    /// Delete a room through the LiveKit server API (everyone in it is disconnected).
+    pub async fn delete_room(&self, room: &str) {
+        livekit_api::services::room::RoomClient::with_api_key(
+            &self.env.url,
+            &self.env.api_key,
+            self.env.api_secret.expose(),
+        )
+        .delete_room(room)
+        .await
+        .expect("DeleteRoom");
+    }
+
     pub async fn shutdown(mut self) {
         self.stop_worker().await;
         self.backend.shutdown().await;
     }
 }
 
-/// A 48 kHz mono WAV of `speech` repeated `times` (Chromium's fake microphone loops it).
+/// A 48 kHz mono WAV of `speech` (a 48 kHz mono WAV) repeated `times` (Chromium's fake
+/// microphone loops it).
 pub fn looped_speech_wav(speech: &std::path::Path, times: usize, out: &std::path::Path) {
     let bytes = std::fs::read(speech).expect("speech WAV");
     let data_at = bytes
@@ -193,26 +222,11 @@ pub fn looped_speech_wav(speech: &std::path::Path, times: usize, out: &std::path
         .position(|w| w == b"data")
         .expect("a data chunk")
         + 8;
-    let pcm = &bytes[data_at..];
-    let mut all = Vec::with_capacity(pcm.len() * times);
-    for _ in 0..times {
-        all.extend_from_slice(pcm);
-    }
-    let mut b = Vec::with_capacity(44 + all.len());
-    b.extend_from_slice(b"RIFF");
-    b.extend_from_slice(&(36 + all.len() as u32).to_le_bytes());
-    b.extend_from_slice(b"WAVEfmt ");
-    b.extend_from_slice(&16u32.to_le_bytes());
-    b.extend_from_slice(&1u16.to_le_bytes());
-    b.extend_from_slice(&1u16.to_le_bytes());
-    b.extend_from_slice(&48_000u32.to_le_bytes());
-    b.extend_from_slice(&(48_000u32 * 2).to_le_bytes());
-    b.extend_from_slice(&2u16.to_le_bytes());
-    b.extend_from_slice(&16u16.to_le_bytes());
-    b.extend_from_slice(b"data");
-    b.extend_from_slice(&(all.len() as u32).to_le_bytes());
-    b.extend_from_slice(&all);
-    std::fs::write(out, b).expect("write the microphone WAV");
+    let pcm: Vec<i16> = bytes[data_at..]
+        .chunks_exact(2)
+        .map(|c| i16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    super::write_wav(out, &pcm.repeat(times));
 }
 
 /// What a scenario says.

@@ -281,8 +281,21 @@ pub fn interview_runner(
 /// A candidate's live but silent microphone: a short silent 48 kHz WAV (the peer keeps
 /// sending silence after it, like a microphone).
 pub fn silent_wav(path: &std::path::Path) {
-    let samples = 48_000u32 / 2;
-    let data_len = samples * 2;
+    write_wav(path, &vec![0i16; 48_000 / 2]);
+}
+
+/// `duration` of a synthetic voice (that the VAD calls speech) as a 48 kHz WAV.
+pub fn voice_wav(path: &std::path::Path, duration: Duration) {
+    let rate = interview_agent::audio::SampleRate::HZ_48000;
+    write_wav(
+        path,
+        &interview_agent::audio::vad::synthetic_voice(rate, duration, 7),
+    );
+}
+
+/// A 48 kHz mono 16-bit WAV file.
+pub fn write_wav(path: &std::path::Path, samples: &[i16]) {
+    let data_len = (samples.len() * 2) as u32;
     let mut b = Vec::with_capacity(44 + data_len as usize);
     b.extend_from_slice(b"RIFF");
     b.extend_from_slice(&(36 + data_len).to_le_bytes());
@@ -296,6 +309,8 @@ pub fn silent_wav(path: &std::path::Path) {
     b.extend_from_slice(&16u16.to_le_bytes());
     b.extend_from_slice(b"data");
     b.extend_from_slice(&data_len.to_le_bytes());
-    b.resize(44 + data_len as usize, 0);
-    std::fs::write(path, b).expect("write the silent WAV");
+    for s in samples {
+        b.extend_from_slice(&s.to_le_bytes());
+    }
+    std::fs::write(path, b).expect("write the WAV");
 }

@@ -36,7 +36,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use self::brain::{FlowBrain, FlowEffect, SharedFlow};
-use self::live::Live;
+use self::live::{Live, Outcome};
 use self::lobby::{CandidateAudio, Lobby};
 use self::record::Recorder;
 use super::candidate::CandidateLink;
@@ -48,9 +48,11 @@ use crate::interview::spool::now_ms;
 use crate::interview::{
     idempotency_key, Application, Flow, FlowConfig, QuestionPlan, ResultSink, Spool, VoiceConfig,
 };
+use crate::pipeline::sentences::first_sentence;
 use crate::pipeline::{
     AgentSpeech, Brain, DefaultBrain, PipelineEvent, PipelineOptions, Providers, VoicePipeline,
 };
+use crate::providers::prefetch::PrefetchTts;
 use crate::providers::{Llm, RetryPolicy, Stt, TtsFactory};
 use crate::room::{Room, RoomOptions};
 use crate::telemetry::{interview_metrics, InterviewMetrics};
@@ -191,7 +193,7 @@ impl SessionRunner for InterviewRunner {
             ),
         };
         let tts = match self.tts.with_voice(&voice) {
-            Ok(t) => t,
+            Ok(t) => PrefetchTts::new(t),
             Err(e) => {
                 room.close().await;
                 return Err(SessionError::Failed(format!("TTS set-up: {e}")));
@@ -205,13 +207,18 @@ impl SessionRunner for InterviewRunner {
                 let plan = QuestionPlan::build(&app.job, self.llm.as_ref()).await;
                 tracing::info!(questions = plan.len(), source = ?plan.source, %voice, language = app.job.language().code(), "interview planned");
                 let lines = crate::interview::lines::Lines::for_language(&app.job.language());
-                let flow = Arc::new(Mutex::new(Flow::new(
+                let flow = Flow::new(
                     plan,
                     lines,
                     &app.candidate.name,
                     &app.job.title,
                     self.flow_config(app),
-                )));
+                );
+                // Ready before the candidate arrives: the greeting starts when they do.
+                if let Some(first) = first_sentence(&flow.greeting(), &pipeline_opts.sentences) {
+                    tts.prefetch(&first);
+                }
+                let flow = Arc::new(Mutex::new(flow));
                 pipeline_opts.stt_language = Some(app.job.language().code().to_string());
                 let fb = FlowBrain::new(
                     flow.clone(),
@@ -316,6 +323,18 @@ impl SessionRunner for InterviewRunner {
                 // The closing's last transcript events, then leave: the candidate is done;
                 // the summary and the delivery do not need the room.
                 live.drain(&mut pipe_events, &link.track_sid).await;
+                if let (Outcome::Ended(reason), false) = (&outcome, cancel.is_cancelled()) {
+                    // Tells the candidate's page the interview is over (a departure without
+                    // it, e.g. the worker stopping, is a failure the candidate may recover from
+                    // by rejoining).
+                    let reason = serde_json::to_value(reason)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    let _ = room
+                        .set_attributes(attrs(&[("interview.ended", &reason)]))
+                        .await;
+                }
                 link.stop();
                 handle.shutdown().await;
                 room.close().await;

@@ -15,7 +15,7 @@ import puppeteer from 'puppeteer-core';
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 /** Flags loopback WebRTC needs in headless Chromium (see ../shared/field-notes.md). */
-export function chromiumArgs({ micWav, fakeDevice = true, fakeUi = true } = {}) {
+export function chromiumArgs({ micWav, fakeDevice = true, fakeUi = true, extraArgs = [] } = {}) {
   const args = [
     '--headless=new',
     '--no-sandbox',
@@ -33,7 +33,7 @@ export function chromiumArgs({ micWav, fakeDevice = true, fakeUi = true } = {}) 
   if (fakeUi) args.push('--use-fake-ui-for-media-stream');
   if (fakeDevice) args.push('--use-fake-device-for-media-stream');
   if (micWav) args.push(`--use-file-for-fake-audio-capture=${micWav}`);
-  return args;
+  return args.concat(extraArgs);
 }
 
 export async function launch(opts = {}) {
@@ -61,12 +61,17 @@ export class Scenario {
 
   /** Record console messages and uncaught errors of a page (tag: which page). */
   watch(page, tag) {
-    page.on('console', (m) => this.console.push(`[${tag}] ${m.type()}: ${m.text()}`));
+    const t0 = Date.now();
+    const at = () => String(Date.now() - t0).padStart(6);
+    page.on('console', (m) => this.console.push(`${at()} [${tag}] ${m.type()}: ${m.text()}`));
     page.on('pageerror', (e) => {
       this.errors.push(`[${tag}] ${e.message}`);
-      this.console.push(`[${tag}] PAGE ERROR: ${e.stack ?? e.message}`);
+      this.console.push(`${at()} [${tag}] PAGE ERROR: ${e.stack ?? e.message}`);
     });
-    page.on('requestfailed', (r) => this.console.push(`[${tag}] request failed: ${r.url()} ${r.failure()?.errorText}`));
+    page.on('requestfailed', (r) => this.console.push(`${at()} [${tag}] request failed: ${r.url()} ${r.failure()?.errorText}`));
+    if (process.env.LK_DEBUG) {
+      page.on('load', () => page.evaluate(() => import('/static/vendor/livekit-client.esm.mjs').then((m) => m.setLogLevel('debug'))).catch(() => {}));
+    }
     return page;
   }
 

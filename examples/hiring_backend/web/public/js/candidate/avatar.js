@@ -23,9 +23,9 @@ export class Avatar {
 
   /** Called every tick with the agent's current audio level (dBFS). */
   follow(db) {
-    // Fast attack, quick release: the mouth closes within ~100 ms of silence.
+    // Fast attack, quick release: the mouth closes within ~150 ms of silence.
     const target = db > SILENCE_DB ? 0.15 + 0.85 * loudness(db) : 0;
-    this.open = target >= this.open ? target : this.open * 0.5;
+    this.open = Math.max(target, this.open * 0.5);
     if (this.open < 0.02) this.open = 0;
     const ry = MOUTH_MIN_RY + (MOUTH_MAX_RY - MOUTH_MIN_RY) * this.open;
     this.mouth.setAttribute('ry', ry.toFixed(1));

@@ -39,7 +39,8 @@ function isObserver(p) {
 export function endReason(reason) {
   switch (reason) {
     case 'agent-left':
-      return 'agent-left';
+    case 'agent-lost':
+      return reason;
     case DisconnectReason.CLIENT_INITIATED:
       return 'you-left';
     case DisconnectReason.ROOM_DELETED:
@@ -105,6 +106,7 @@ export class Call {
       source: Track.Source.Microphone,
       name: 'microphone',
     });
+    this.diag.publishedAt = performance.now();
     if (startMuted) await this.setMuted(true);
     await room.startAudio().catch((e) => console.warn('audio playback blocked', e));
     this.startedAt = performance.now();
@@ -176,8 +178,14 @@ export class Call {
   participantLeft(p) {
     this.refreshParticipants();
     if (!isAgent(p) || this.agent() || this.ended) return;
+    // The agent says `interview.ended` before it leaves a finished interview; without it the
+    // departure is a failure: wait a little for an interviewer to come back.
+    if (p.attributes?.['interview.ended']) {
+      this.endWith('agent-left');
+      return;
+    }
     this.agentGone = setTimeout(() => {
-      if (!this.agent()) this.endWith('agent-left');
+      if (!this.agent()) this.endWith('agent-lost');
     }, AGENT_RETURN_MS);
   }
 
@@ -197,6 +205,7 @@ export class Call {
     el.id = 'agent-audio';
     $('audio-sink').append(el);
     this.agentMeter = new LevelMeter(this.audioCtx, track.mediaStreamTrack);
+    this.diag.agentTrackAt ??= performance.now();
     this.agentIdentity = participant.identity;
   }
 

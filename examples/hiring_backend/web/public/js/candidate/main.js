@@ -13,6 +13,8 @@ const steps = ['step-code', 'step-device', 'step-call', 'step-end'];
 const diagnostics = {
   joinClickedAt: null,
   connectedAt: null,
+  publishedAt: null,
+  agentTrackAt: null,
   firstAgentAudioAt: null,
   agentDb: -100,
   agentAudioMs: 0,
@@ -167,6 +169,8 @@ $('end-confirm').addEventListener('click', () => {
 
 const END_TEXT = {
   'agent-left': 'The interviewer has ended the call. Your interview is complete.',
+  'agent-lost': 'The interviewer left the call unexpectedly. What you said so far is saved. ' +
+    'You can try to rejoin; if the interviewer does not come back, the hiring team will contact you.',
   'you-left': 'You ended the interview.',
   'room-closed': 'The interview room was closed.',
   removed: 'You were removed from the interview.',
@@ -175,18 +179,25 @@ const END_TEXT = {
 };
 
 function ended(why) {
-  $('end-title').textContent = why === 'lost' ? 'Disconnected' : 'Thank you';
+  const broken = why === 'lost' || why === 'agent-lost';
+  $('end-title').textContent = broken ? 'The call was interrupted' : 'Thank you';
   $('end-text').textContent = END_TEXT[why] ?? END_TEXT.lost;
-  // A lost connection can be picked up again while the interviewer waits for you.
-  $('rejoin').hidden = why !== 'lost';
+  // A broken call can be picked up again while the interviewer waits for you.
+  $('rejoin').hidden = !broken;
+  $('end-next').hidden = broken;
   call = null;
   show('step-end');
 }
 
 $('rejoin').addEventListener('click', () => {
+  // Leaving the room stopped the microphone: ask for it again.
+  mic = null;
   $('captions').replaceChildren();
+  $('mic-check').hidden = true;
+  $('mic-allow').textContent = 'Allow microphone';
+  $('mic-allow').disabled = false;
+  $('join').disabled = true;
   show('step-device');
-  $('join').disabled = !mic;
 });
 
 show('step-code');
