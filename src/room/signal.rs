@@ -30,6 +30,10 @@ fn signal_options(opts: &RoomOptions) -> SignalOptions {
     // Protocol 18 switches `_reliable`/`_lossy` to pre-negotiated channels with fixed ids on
     // both sides; we open them in-band (as every client before 18 did), so ask for 16.
     o.protocol_version = SIGNAL_PROTOCOL;
+    // What our data layer implements: header/chunk/trailer data streams (client protocol 0).
+    // The server tells other clients this number; livekit-signaling's default (2, "data
+    // stream v2") made the Python SDK send a stream format we do not parse.
+    o.client_protocol = livekit_signaling::CLIENT_PROTOCOL_DEFAULT;
     o.sdk_options.sdk = "rust".into();
     o.sdk_options.sdk_version = Some(concat!("interview-agent-", env!("CARGO_PKG_VERSION")).into());
     o

@@ -6,7 +6,7 @@
 import { loudness, SILENCE_DB } from '../shared/level.js';
 
 const MOUTH_MIN_RY = 2;
-const MOUTH_MAX_RY = 16;
+const MOUTH_MAX_RY = 9;
 
 export class Avatar {
   /** @param {HTMLElement} root the `.avatar` element @param {HTMLVideoElement} video */
