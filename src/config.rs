@@ -429,6 +429,10 @@ pub struct InterviewConfig {
     /// An LLM judge decides (besides the word count) whether an answer needs a follow-up;
     /// false: the word count alone (no LLM call between answer and next question).
     pub llm_judge: bool,
+    /// Record interviews whose application asks for it (`settings.recordAudio`): both sides
+    /// as a stereo Ogg/Opus file next to the spool (left: candidate, right: interviewer),
+    /// uploaded to the backend after the result. false: never record.
+    pub record_audio: bool,
 }
 
 impl Default for InterviewConfig {
@@ -445,6 +449,7 @@ impl Default for InterviewConfig {
             rejoin_grace_secs: 60,
             llm_phrasing: true,
             llm_judge: true,
+            record_audio: true,
         }
     }
 }
@@ -727,6 +732,20 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// Use the offline AI stack (`scripts/local_ai/server.py`) at `base_url`: the names of
+    /// the models it really serves (recorded on every result, so a reader sees the judge is
+    /// SmolLM2-135M), a generous timeout for two shared cores, and the plan's own wording and
+    /// word-count follow-ups (the tiny model phrases poorly and judges every answer thin).
+    pub fn use_local_ai_stack(&mut self, base_url: &str) {
+        self.openai.base_url = base_url.to_string();
+        self.openai.timeout_ms = 60_000;
+        self.stt.model = "whisper-tiny.en".into();
+        self.llm.model = "smollm2-135m-instruct".into();
+        self.tts.model = "piper-en_US-joe-medium".into();
+        self.interview.llm_phrasing = false;
+        self.interview.llm_judge = false;
     }
 
     /// Whether the voice session can reach a provider: OpenAI itself needs a key.

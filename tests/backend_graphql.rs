@@ -73,6 +73,7 @@ fn create_application(backend: &RunningBackend) -> String {
             language: "de-DE".into(),
             voice_gender: Some("female".into()),
             max_duration_seconds: Some(1200),
+            record_audio: true,
         })
         .expect("create application")
 }
@@ -190,6 +191,7 @@ async fn fetches_an_application_with_every_field_mapped() {
             settings: InterviewSettings {
                 voice_gender: VoiceGender::Female,
                 max_duration: Duration::from_secs(1200),
+                record_audio: true,
             },
         }
     );
@@ -426,6 +428,7 @@ async fn a_result_survives_a_backend_outage_in_the_spool() {
             room: result.room.clone(),
             started_at_ms: STARTED_AT_MS,
             language: Language::parse("de"),
+            models: None,
         },
         SpoolRecord::Transcript {
             speaker: Speaker::Interviewer,

@@ -312,6 +312,7 @@ fn fake_interviewer(
     let client = Arc::new(
         BackendClient::new(ClientOptions {
             url: hiring.backend.graphql_url(),
+            token: Some(interview_agent::config::Secret::new(common::API_TOKEN)),
             ..ClientOptions::default()
         })
         .expect("client"),

@@ -194,7 +194,7 @@ fn spool_records(spool: &Path) -> Vec<Value> {
 async fn a_killed_agent_delivers_the_partial_transcript_once_after_restart() {
     let env = Env::start().await;
     let (notifier, mut passwords) = Notifier::channel();
-    let backend = hiring_backend::start(BackendOptions {
+    let backend = hiring_backend::start(common::backend_options(BackendOptions {
         livekit: Some(LiveKitSettings {
             url: env.url.clone(),
             api_key: env.api_key.clone(),
@@ -204,7 +204,7 @@ async fn a_killed_agent_delivers_the_partial_transcript_once_after_restart() {
         notifier,
         bcrypt_cost: 4,
         ..Default::default()
-    })
+    }))
     .await
     .expect("start the hiring backend");
     let store = backend.store();

@@ -103,7 +103,7 @@ async fn final_result(backend: &RunningBackend, app: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_candidate_who_rejoins_continues_and_one_who_stays_away_ends_the_interview() {
     let env = Env::start().await;
-    let backend = hiring_backend::start(BackendOptions::default())
+    let backend = hiring_backend::start(common::backend_options(BackendOptions::default()))
         .await
         .expect("backend");
     let ai = LocalAi::start().await;

@@ -35,7 +35,7 @@ impl TtsFactory for FakeVoices {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silence_is_counted_from_the_end_of_the_agents_line_then_the_interview_ends_politely() {
     let env = Env::start().await;
-    let backend = hiring_backend::start(BackendOptions::default())
+    let backend = hiring_backend::start(common::backend_options(BackendOptions::default()))
         .await
         .expect("backend");
     let app = backend
@@ -53,6 +53,7 @@ async fn silence_is_counted_from_the_end_of_the_agents_line_then_the_interview_e
     let client = Arc::new(
         BackendClient::new(ClientOptions {
             url: backend.graphql_url(),
+            token: Some(interview_agent::config::Secret::new(common::API_TOKEN)),
             ..ClientOptions::default()
         })
         .expect("client"),

@@ -104,10 +104,10 @@ async fn failing_job(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_application_apologizes_and_fails_and_an_attribute_finds_a_known_one() {
     let env = Env::start().await;
-    let backend = hiring_backend::start(BackendOptions {
+    let backend = hiring_backend::start(common::backend_options(BackendOptions {
         bcrypt_cost: 4,
         ..Default::default()
-    })
+    }))
     .await
     .expect("start the hiring backend");
     let ai = LocalAi::start().await;
@@ -329,10 +329,10 @@ async fn unknown_application_apologizes_and_fails_and_an_attribute_finds_a_known
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_application_id_anywhere_fails_the_job() {
     let env = Env::start().await;
-    let backend = hiring_backend::start(BackendOptions {
+    let backend = hiring_backend::start(common::backend_options(BackendOptions {
         bcrypt_cost: 4,
         ..Default::default()
-    })
+    }))
     .await
     .expect("start the hiring backend");
     let dir = TempDir::new("noapp");

@@ -40,6 +40,43 @@ impl OpusEncoder {
     }
 }
 
+/// Encodes 20 ms 48 kHz stereo frames (two mono channels) to Opus packets: the interview
+/// recording, candidate left and interviewer right.
+pub struct StereoOpusEncoder {
+    inner: opus::Encoder,
+    interleaved: Vec<i16>,
+    out: Vec<u8>,
+}
+
+impl StereoOpusEncoder {
+    pub fn new() -> Result<Self, OpusError> {
+        let mut inner =
+            opus::Encoder::new(48_000, opus::Channels::Stereo, opus::Application::Voip)?;
+        inner.set_bitrate(opus::Bitrate::Bits(40_000))?;
+        Ok(StereoOpusEncoder {
+            inner,
+            interleaved: vec![0; SAMPLES_PER_FRAME_48K * 2],
+            out: vec![0u8; 1500],
+        })
+    }
+
+    /// Encode 960 samples of each channel; returns the packet bytes.
+    pub fn encode(&mut self, left: &[i16], right: &[i16]) -> Result<Vec<u8>, OpusError> {
+        if left.len() != SAMPLES_PER_FRAME_48K || right.len() != SAMPLES_PER_FRAME_48K {
+            return Err(OpusError::FrameShape {
+                got: left.len().min(right.len()),
+                rate: 48_000,
+            });
+        }
+        for (i, (l, r)) in left.iter().zip(right).enumerate() {
+            self.interleaved[2 * i] = *l;
+            self.interleaved[2 * i + 1] = *r;
+        }
+        let n = self.inner.encode(&self.interleaved, &mut self.out)?;
+        Ok(self.out[..n].to_vec())
+    }
+}
+
 /// Decodes Opus packets (mono or stereo, any frame size) to 48 kHz mono frames.
 pub struct OpusDecoder {
     inner: opus::Decoder,

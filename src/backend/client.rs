@@ -72,10 +72,10 @@ pub struct SaveOutcome {
 /// Cheap to clone (the HTTP connection pool is shared).
 #[derive(Debug, Clone)]
 pub struct BackendClient {
-    http: reqwest::Client,
-    url: reqwest::Url,
-    token: Option<Secret>,
-    timeout: Duration,
+    pub(super) http: reqwest::Client,
+    pub(super) url: reqwest::Url,
+    pub(super) token: Option<Secret>,
+    pub(super) timeout: Duration,
     retry: RetryPolicy,
 }
 
@@ -272,7 +272,7 @@ impl BackendClient {
         }
     }
 
-    fn map_reqwest(&self, operation: &'static str, e: reqwest::Error) -> BackendError {
+    pub(super) fn map_reqwest(&self, operation: &'static str, e: reqwest::Error) -> BackendError {
         // reqwest's messages hold the URL, never headers; redact anyway in case the token was
         // put into the URL.
         let message = self.redact(&error_chain(&e));

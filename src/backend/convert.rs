@@ -33,6 +33,7 @@ pub fn application_from_response(
                     ))
                 })?,
             },
+            record_audio: s.record_audio.unwrap_or(false),
         },
     };
     let application = Application {
@@ -91,6 +92,12 @@ pub fn result_input(result: &InterviewResult) -> sr::InterviewResultInput {
         weaknesses: result.summary.weaknesses.clone(),
         questions: result.questions.iter().map(question_input).collect(),
         transcript: result.transcript.iter().map(transcript_input).collect(),
+        models: result.models.as_ref().map(|m| sr::ModelsInput {
+            stt: m.stt.clone(),
+            judge: m.judge.clone(),
+            tts: m.tts.clone(),
+            scores_not_meaningful: m.scores_not_meaningful(),
+        }),
     }
 }
 
@@ -217,6 +224,7 @@ mod tests {
             aq::ApplicationQueryApplicationSettings {
                 voice_gender: Some(aq::VoiceGender::FEMALE),
                 max_duration_seconds: Some(1200),
+                record_audio: Some(true),
             },
         )))
         .unwrap();
@@ -238,6 +246,7 @@ mod tests {
                 settings: InterviewSettings {
                     voice_gender: VoiceGender::Female,
                     max_duration: Duration::from_secs(1200),
+                    record_audio: true,
                 },
             }
         );
@@ -259,6 +268,7 @@ mod tests {
         raw.settings = Some(aq::ApplicationQueryApplicationSettings {
             voice_gender: None,
             max_duration_seconds: None,
+            record_audio: None,
         });
         let app = application_from_response(raw.clone()).unwrap();
         assert_eq!(app.settings, InterviewSettings::default());
@@ -275,6 +285,7 @@ mod tests {
             raw.settings = Some(aq::ApplicationQueryApplicationSettings {
                 voice_gender: Some(gender),
                 max_duration_seconds: None,
+                record_audio: None,
             });
             let app = application_from_response(raw.clone()).unwrap();
             assert_eq!(app.settings.voice_gender, expected);
@@ -288,6 +299,7 @@ mod tests {
                 aq::ApplicationQueryApplicationSettings {
                     voice_gender: None,
                     max_duration_seconds: Some(secs),
+                    record_audio: None,
                 },
             )))
         };

@@ -1,9 +1,11 @@
 //! The hiring backend's GraphQL API as the agent uses it (contract: `graphql/*.graphql`):
-//! fetch the application an interview is for, store the interview's result.
+//! fetch the application an interview is for, store the interview's result and its audio
+//! recording.
 //!
 //! Files: `operations` (typed operations generated from the contract), `convert` (generated
 //! types <-> interview types, RFC 3339 timestamps), `client` ([`BackendClient`]: HTTP,
-//! bearer token, retries), `sink` (the client as the result spool's `ResultSink`), `error`
+//! bearer token, retries), `recordings` (the recording upload), `sink` (the client as the
+//! result spool's `ResultSink`), `error`
 //! ([`BackendError`]); tests: `fake_http` (scripted HTTP fake for transport failures),
 //! `testing` (sample result). End-to-end tests against the example backend are in
 //! `tests/backend_graphql.rs`.
@@ -12,6 +14,7 @@ pub mod client;
 pub mod convert;
 pub mod error;
 pub mod operations;
+pub mod recordings;
 pub mod sink;
 
 #[cfg(test)]

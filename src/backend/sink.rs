@@ -21,6 +21,7 @@ use async_trait::async_trait;
 
 use super::client::BackendClient;
 use super::error::BackendError;
+use super::recordings::RecordingUpload;
 use crate::interview::{InterviewResult, ResultSink, SinkError};
 
 #[async_trait]
@@ -37,6 +38,31 @@ impl ResultSink for BackendClient {
                 let partial = result.end_reason.is_none();
                 tracing::info!(%key, result_id = %outcome.result_id, duplicate = false, partial,
                     "interview result stored by the backend");
+                Ok(())
+            }
+            Err(e) => Err(sink_error(&e)),
+        }
+    }
+
+    async fn save_recording(
+        &self,
+        result: &InterviewResult,
+        bytes: Vec<u8>,
+        duration: std::time::Duration,
+    ) -> Result<(), SinkError> {
+        let key = &result.idempotency_key;
+        let size = bytes.len();
+        let upload = RecordingUpload {
+            key,
+            application_id: &result.application_id,
+            room: &result.room,
+            partial: result.end_reason.is_none(),
+            duration,
+            bytes,
+        };
+        match self.upload_recording(upload).await {
+            Ok(stored) => {
+                tracing::info!(%key, bytes = size, ?duration, duplicate = !stored, "interview recording uploaded");
                 Ok(())
             }
             Err(e) => Err(sink_error(&e)),

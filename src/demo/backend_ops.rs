@@ -8,10 +8,11 @@ use serde_json::{json, Value};
 pub struct BackendApi {
     http: reqwest::Client,
     url: String,
+    token: String,
 }
 
 impl BackendApi {
-    pub fn new(graphql_url: String) -> Result<BackendApi, String> {
+    pub fn new(graphql_url: String, token: String) -> Result<BackendApi, String> {
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(20))
             .build()
@@ -19,6 +20,7 @@ impl BackendApi {
         Ok(BackendApi {
             http,
             url: graphql_url,
+            token,
         })
     }
 
@@ -29,6 +31,7 @@ impl BackendApi {
             .http
             .post(&self.url)
             .header("content-type", "application/json")
+            .bearer_auth(&self.token)
             .body(body)
             .send()
             .await

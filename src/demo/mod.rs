@@ -113,7 +113,7 @@ pub async fn run(opts: DemoOptions) -> Result<Value, Error> {
     let deadline = tokio::time::Instant::now() + opts.timeout;
 
     // The hiring app: application, room (agent dispatched), password and link "sent".
-    let api = BackendApi::new(stack.graphql.clone()).map_err(fail)?;
+    let api = BackendApi::new(stack.graphql.clone(), stack.api_token.clone()).map_err(fail)?;
     let app_id = api
         .create_application(script::application())
         .await
@@ -138,6 +138,11 @@ pub async fn run(opts: DemoOptions) -> Result<Value, Error> {
         println!("   Open the candidate's page in a browser on this machine:\n");
         println!("       {link}\n");
         println!("   and enter the code {password} (valid 15 minutes).\n");
+        println!(
+            "   The hiring team's console (live view, scorecard): {}/console\n   \
+             operator password: {}\n",
+            stack.backend_url, stack.operator_password
+        );
         println!(
             "== waiting for the interview to end (up to {} s) ...",
             opts.timeout.as_secs()

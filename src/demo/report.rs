@@ -19,6 +19,12 @@ pub fn scorecard(r: &Value) -> String {
             .unwrap_or_default()
     };
     let _ = writeln!(s, "\n================ SCORECARD ================");
+    if r["partial"] == true {
+        let _ = writeln!(
+            s,
+            "PARTIAL: the interview was cut short; this is what was recorded until then."
+        );
+    }
     let _ = writeln!(
         s,
         "application {}  room {}  ended: {}  duration {} s",
@@ -72,6 +78,24 @@ pub fn scorecard(r: &Value) -> String {
         "transcript: {} entries saved",
         r["transcript"].as_array().map_or(0, Vec::len)
     );
+    let m = &r["models"];
+    if m.is_object() {
+        let _ = writeln!(
+            s,
+            "models: speech to text {}, judge {}, voice {}",
+            m["stt"].as_str().unwrap_or("?"),
+            m["judge"].as_str().unwrap_or("?"),
+            m["tts"].as_str().unwrap_or("?"),
+        );
+        if m["scoresNotMeaningful"] == true {
+            let _ = writeln!(
+                s,
+                "NOTE: the judge ({}) is a very small offline model: these scores and this \
+                 recommendation are NOT meaningful. Set OPENAI_API_KEY for a real evaluation.",
+                m["judge"].as_str().unwrap_or("?")
+            );
+        }
+    }
     s.push_str("===========================================");
     s
 }
@@ -94,7 +118,9 @@ mod tests {
                  "scoringError": "no JSON object in the reply"}
             ],
             "summary": "Fine.", "strengths": ["Clear"], "weaknesses": [],
-            "transcript": [{}, {}, {}]
+            "transcript": [{}, {}, {}], "partial": true,
+            "models": {"stt": "whisper-tiny.en", "judge": "smollm2-135m-instruct",
+                       "tts": "piper", "scoresNotMeaningful": true}
         });
         let s = scorecard(&r);
         assert!(s.contains("ended: COMPLETED  duration 90.0 s"), "{s}");
@@ -113,5 +139,11 @@ mod tests {
         assert!(s.contains("strengths: Clear\n"), "{s}");
         assert!(s.contains("weaknesses: (none given)\n"), "{s}");
         assert!(s.contains("transcript: 3 entries saved"), "{s}");
+        assert!(s.contains("PARTIAL: the interview was cut short"), "{s}");
+        assert!(s.contains("judge smollm2-135m-instruct"), "{s}");
+        assert!(
+            s.contains("these scores and this recommendation are NOT meaningful"),
+            "{s}"
+        );
     }
 }

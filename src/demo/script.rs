@@ -18,7 +18,8 @@ pub fn application() -> Value {
         ],
         "language": "en",
         "voiceGender": "FEMALE",
-        "maxDurationSeconds": 600
+        "maxDurationSeconds": 600,
+        "recordAudio": true
     })
 }
 

@@ -23,8 +23,12 @@ pub struct Stack {
     /// The AI endpoint (OpenAI-compatible `/v1` base).
     pub ai_url: String,
     pub openai_key: Option<String>,
-    /// The backend's GraphQL endpoint.
+    /// The backend's GraphQL endpoint and base URL.
     pub graphql: String,
+    pub backend_url: String,
+    /// The backend's credentials: the agent's and the demo's API token, the console password.
+    pub api_token: String,
+    pub operator_password: String,
     /// Its stdout: `NOTIFY ...` lines carry the candidate's password and link.
     pub backend: Proc,
     lk: Proc,
@@ -88,6 +92,7 @@ impl Stack {
         };
 
         // 3. The hiring backend, creating rooms on the test server and dispatching the agent.
+        let (api_token, operator_password) = (random_secret(), random_secret());
         let mut backend = Proc::spawn(
             "hiring-backend",
             &opts.bin_dir.join("hiring-backend"),
@@ -104,6 +109,11 @@ impl Stack {
                 ("LIVEKIT_URL", lk_url.clone()),
                 ("LIVEKIT_API_KEY", LK_KEY.to_string()),
                 ("LIVEKIT_API_SECRET", LK_SECRET.to_string()),
+                ("HIRING_BACKEND_TOKEN", api_token.clone()),
+                (
+                    "HIRING_BACKEND_OPERATOR_PASSWORD",
+                    operator_password.clone(),
+                ),
             ],
         )
         .map_err(fail)?;
@@ -122,14 +132,12 @@ impl Stack {
         config.livekit.api_secret = Secret::new(LK_SECRET);
         config.agent.name = AGENT_NAME.into();
         config.backend.url = graphql.clone();
+        config.backend.token = Secret::new(&api_token);
         config.interview.spool_dir = work.join("spool");
-        config.openai.base_url = ai_url.clone();
         if openai_key.is_none() {
-            // SmolLM2-135M phrases questions poorly and judges every answer thin: the plan's
-            // wording is said verbatim and the word count alone decides follow-ups.
-            config.interview.llm_phrasing = false;
-            config.interview.llm_judge = false;
-            config.openai.timeout_ms = 60_000;
+            config.use_local_ai_stack(&ai_url);
+        } else {
+            config.openai.base_url = ai_url.clone();
         }
         let runner = Arc::new(crate::cli::interview_runner(&config)?);
         let (drain, drain_rx) = mpsc::channel(1);
@@ -157,6 +165,9 @@ impl Stack {
             ai_url,
             openai_key,
             graphql,
+            backend_url,
+            api_token,
+            operator_password,
             backend,
             lk,
             _ai: ai,
@@ -173,6 +184,13 @@ impl Stack {
         self.backend.kill().await;
         self.lk.kill().await;
     }
+}
+
+/// 144 random bits as hex.
+fn random_secret() -> String {
+    (0..3)
+        .map(|_| format!("{:012x}", rand::random::<u64>() >> 16))
+        .collect()
 }
 
 async fn start_local_ai(repo: &Path, work: &Path) -> Result<(Proc, String), Error> {

@@ -23,6 +23,17 @@ use crate::providers::RetryPolicy;
 pub trait ResultSink: Send + Sync {
     /// Store `result` under `result.idempotency_key`; a key already stored is success.
     async fn save(&self, result: &InterviewResult) -> Result<(), SinkError>;
+
+    /// Store the interview's audio recording (Ogg/Opus, `duration` long) under the same key;
+    /// a key already stored is success. Sinks without recordings accept and drop it.
+    async fn save_recording(
+        &self,
+        _result: &InterviewResult,
+        _bytes: Vec<u8>,
+        _duration: std::time::Duration,
+    ) -> Result<(), SinkError> {
+        Ok(())
+    }
 }
 
 /// Suggested policy for result delivery: 6 attempts, 1 s doubling up to 30 s (about a minute
@@ -133,6 +144,58 @@ pub async fn save_with_retry(
     }
 }
 
+/// Upload the interview's recording, if the spool holds one: its complete pages (a file cut
+/// off by a crash keeps what came before), retried like results.
+async fn save_recording_with_retry(
+    spool: &Spool,
+    sink: &dyn ResultSink,
+    result: &InterviewResult,
+    policy: &RetryPolicy,
+) -> Result<(), DeliveryFailure> {
+    let key = &result.idempotency_key;
+    let Ok(path) = spool.recording_path(key) else {
+        return Ok(());
+    };
+    let bytes = match tokio::fs::read(&path).await {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(DeliveryFailure {
+                key: key.clone(),
+                attempts: 0,
+                error: SinkError::Retryable(format!("reading {}: {e}", path.display())),
+            })
+        }
+    };
+    let (len, duration) = crate::audio::ogg::valid_prefix(&bytes);
+    if len == 0 {
+        tracing::warn!(%key, file = %path.display(), "recording has no complete page; not uploaded");
+        return Ok(());
+    }
+    let mut attempt = 1;
+    loop {
+        match sink
+            .save_recording(result, bytes[..len].to_vec(), duration)
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_retryable() && attempt < policy.max_attempts.max(1) => {
+                let delay = policy.backoff(attempt);
+                tracing::warn!(%key, attempt, error = %e, ?delay, "recording upload failed, retrying");
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+            }
+            Err(error) => {
+                return Err(DeliveryFailure {
+                    key: key.clone(),
+                    attempts: attempt,
+                    error,
+                })
+            }
+        }
+    }
+}
+
 async fn deliver_one(
     spool: &Spool,
     sink: &dyn ResultSink,
@@ -156,6 +219,14 @@ async fn deliver_one(
     if let Err(mut failure) = save_with_retry(sink, &result, policy).await {
         failure.key = key.clone(); // the spool's name for it (the same key by construction)
         tracing::warn!(%key, attempts = failure.attempts, error = %failure.error, "result delivery failed; kept in the spool");
+        report.failed.push(failure);
+        return;
+    }
+    // The recording after its result: not marked delivered until both are stored (a replay
+    // of the result is harmless: same key).
+    if let Err(mut failure) = save_recording_with_retry(spool, sink, &result, policy).await {
+        failure.key = key.clone();
+        tracing::warn!(%key, attempts = failure.attempts, error = %failure.error, "recording delivery failed; kept in the spool");
         report.failed.push(failure);
         return;
     }

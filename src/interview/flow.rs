@@ -307,6 +307,18 @@ impl Flow {
 
     /// End the interview without a closing line (nobody is listening): scores the answer in
     /// progress, if any. Returns the `Score` action (if any) and `End`; nothing once ended.
+    /// The hiring team ends the interview early: the question in progress is scored with what
+    /// was said, and the candidate hears a polite closing (end reason `terminated`).
+    pub fn end_early(&mut self, now: Instant) -> Vec<Action> {
+        let mut out = Vec::new();
+        if self.is_ended() || self.phase == Phase::NotStarted {
+            return self.abort(EndReason::Terminated);
+        }
+        self.score_partial(&mut out);
+        self.close(&mut out, now, EndReason::Terminated);
+        out
+    }
+
     pub fn abort(&mut self, reason: EndReason) -> Vec<Action> {
         let mut out = Vec::new();
         if self.is_ended() {
@@ -520,7 +532,8 @@ impl Flow {
             EndReason::Completed => self.lines.closing(&name),
             EndReason::TimeBudget => self.lines.closing_time_up(&name),
             EndReason::Silence => self.lines.silence_goodbye(&name),
-            EndReason::CandidateLeft | EndReason::Terminated => self.lines.closing(&name),
+            EndReason::Terminated => self.lines.closing_early(&name),
+            EndReason::CandidateLeft => self.lines.closing(&name),
         };
         self.say(out, now, line, SayKind::Closing);
         self.phase = Phase::Ended(reason);

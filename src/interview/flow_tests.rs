@@ -399,3 +399,33 @@ fn records_the_transcript_and_closes_at_once_when_nothing_fits() {
     assert_eq!(kinds(&a), vec![SayKind::Greeting, SayKind::Closing]);
     assert_eq!(f.questions_asked(), 0);
 }
+
+#[test]
+fn the_hiring_team_ends_early_politely_and_what_was_said_is_scored() {
+    let t0 = Instant::now();
+    let mut f = flow(3, FlowConfig::new(secs(30 * 60)));
+    f.start(t0);
+    // A thin answer is being judged when the observer ends the interview.
+    f.handle(turn("Short.", t0 + secs(20)), t0 + secs(20));
+    let a = f.end_early(t0 + secs(22));
+    assert!(matches!(&a[0], Action::Score { answer, question_index: 0, .. } if answer == "Short."));
+    let s = says(&a);
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].0, SayKind::Closing);
+    assert!(
+        s[0].1.starts_with(
+            "We need to end the interview here. Thank you very much for your time, Ana."
+        ),
+        "{}",
+        s[0].1
+    );
+    assert_eq!(
+        a.last(),
+        Some(&Action::End {
+            reason: EndReason::Terminated
+        })
+    );
+    assert_eq!(f.end_reason(), Some(EndReason::Terminated));
+    // Only once.
+    assert!(f.end_early(t0 + secs(23)).is_empty());
+}

@@ -14,6 +14,7 @@ pub struct Lines {
     closing: &'static str,
     closing_time_up: &'static str,
     silence_goodbye: &'static str,
+    closing_early: &'static str,
     pub reprompt: &'static str,
     pub default_follow_up: &'static str,
     clarify: &'static str,
@@ -46,6 +47,9 @@ static EN: Lines = Lines {
     silence_goodbye: "I haven't heard from you for a while, so I will end the interview here. \
         Thank you for your time, {name}. The hiring team will be in touch about the next steps. \
         Goodbye!",
+    closing_early: "We need to end the interview here. Thank you very much for your time, \
+        {name}. The hiring team will review what we covered and get back to you about the next \
+        steps. Goodbye!",
     reprompt: "Take your time. Would you like me to repeat the question?",
     default_follow_up: "Could you tell me a bit more about that, ideally with a concrete \
         example from your experience?",
@@ -77,6 +81,9 @@ static DE: Lines = Lines {
     silence_goodbye: "Ich habe eine Weile nichts von Ihnen gehört, deshalb beende ich das \
         Interview hier. Vielen Dank für Ihre Zeit, {name}. Das Recruiting-Team meldet sich bei \
         Ihnen zu den nächsten Schritten. Auf Wiederhören!",
+    closing_early: "Wir müssen das Interview an dieser Stelle beenden. Vielen Dank für Ihre \
+        Zeit, {name}. Das Recruiting-Team wertet das Gespräch aus und meldet sich bei Ihnen zu \
+        den nächsten Schritten. Auf Wiederhören!",
     reprompt: "Lassen Sie sich Zeit. Soll ich die Frage wiederholen?",
     default_follow_up: "Könnten Sie dazu noch etwas mehr erzählen, am besten mit einem \
         konkreten Beispiel aus Ihrer Erfahrung?",
@@ -121,6 +128,9 @@ impl Lines {
     }
     pub fn silence_goodbye(&self, name: &str) -> String {
         fill(self.silence_goodbye, name, "", "")
+    }
+    pub fn closing_early(&self, name: &str) -> String {
+        fill(self.closing_early, name, "", "")
     }
     pub fn clarify(&self, question: &str) -> String {
         fill(self.clarify, "", "", question)

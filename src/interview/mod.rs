@@ -66,8 +66,8 @@ pub use scoring::{score_answer, score_outcome, AnswerScore};
 pub use spool::{Spool, SpoolFile, SpoolRecord};
 pub use spool_recover::{PendingInterview, Recovered};
 pub use summary::{
-    idempotency_key, summarize, InterviewMeta, InterviewResult, QuestionOutcome, Recommendation,
-    Summary, SummarySource,
+    idempotency_key, summarize, InterviewMeta, InterviewResult, Models, QuestionOutcome,
+    Recommendation, Summary, SummarySource,
 };
 pub use transcript::{Speaker, TranscriptEntry};
 pub use voice::{resolve_voice_gender, VoiceConfig, VoiceSet};

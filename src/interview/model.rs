@@ -70,6 +70,9 @@ pub struct InterviewSettings {
         deserialize_with = "deserialize_duration"
     )]
     pub max_duration: Duration,
+    /// The hiring team asked for the interview's audio to be recorded.
+    #[serde(default)]
+    pub record_audio: bool,
 }
 
 impl Default for InterviewSettings {
@@ -77,6 +80,7 @@ impl Default for InterviewSettings {
         InterviewSettings {
             voice_gender: VoiceGender::Neutral,
             max_duration: DEFAULT_MAX_DURATION,
+            record_audio: false,
         }
     }
 }

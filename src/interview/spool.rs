@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::InterviewError;
 use super::language::Language;
-use super::summary::{idempotency_key, InterviewResult, QuestionOutcome};
+use super::summary::{idempotency_key, InterviewResult, Models, QuestionOutcome};
 use super::transcript::Speaker;
 
 pub type Result<T, E = InterviewError> = std::result::Result<T, E>;
@@ -49,6 +49,16 @@ pub enum SpoolRecord {
         started_at_ms: u64,
         #[serde(default)]
         language: Language,
+        /// The models of this interview (None in files from before the field).
+        #[serde(default)]
+        models: Option<Models>,
+    },
+    /// A planned question was asked (the `index`-th, 0-based), so a partial result counts it
+    /// even when the interview stopped before it was answered.
+    Asked {
+        index: usize,
+        question: String,
+        at_ms: u64,
     },
     Transcript {
         speaker: Speaker,
@@ -135,6 +145,12 @@ impl Spool {
     pub fn path_of(&self, key: &str) -> Result<PathBuf> {
         check_key(key)?;
         Ok(self.dir.join(format!("{key}.{EXT}")))
+    }
+
+    /// Where the interview's audio recording is written (Ogg/Opus), next to its records.
+    pub fn recording_path(&self, key: &str) -> Result<PathBuf> {
+        check_key(key)?;
+        Ok(self.dir.join(format!("{key}.ogg")))
     }
 
     /// Append one record as one line and fsync it. `started` and `result` records must belong
@@ -265,6 +281,7 @@ impl Spool {
             if file.delivered_at_ms().is_some_and(|at| at <= cutoff) {
                 let path = self.path_of(&key)?;
                 fs::remove_file(&path).map_err(|e| InterviewError::spool_io("remove", &path, e))?;
+                let _ = fs::remove_file(self.recording_path(&key)?);
                 removed.push(key);
             }
         }

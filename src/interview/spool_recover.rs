@@ -3,14 +3,19 @@
 //! records (an interview killed mid-way still yields its transcript so far, in order).
 //!
 //! A partial result: `end_reason` None (the interview did not end normally), duration up to
-//! the last spooled record, the question outcomes scored so far (`questions_asked` counts
-//! them), the deterministic fallback summary prefixed with "Interview interrupted", and the
-//! same idempotency key a final result would have had (the spool key).
+//! the last spooled record, the question outcomes scored so far plus every question that was
+//! asked but not scored (`questions_asked` counts what was asked, from the `asked` records),
+//! the deterministic fallback summary prefixed with "Interview interrupted", the models, and
+//! the same idempotency key a final result would have had (the spool key).
 
 use super::spool::{Result, Spool, SpoolFile, SpoolRecord};
 use super::summary::{fallback_summary, InterviewMeta, InterviewResult, QuestionOutcome};
-use super::transcript::TranscriptEntry;
+use super::transcript::{Speaker, TranscriptEntry};
 use std::time::Duration;
+
+/// Why a question asked before the interview stopped has no score.
+pub const NOT_SCORED_INTERRUPTED: &str =
+    "not scored: the interview stopped before this answer was scored";
 
 /// Prefix of a partial result's summary text.
 pub const PARTIAL_SUMMARY_PREFIX: &str =
@@ -103,20 +108,32 @@ pub fn recover(file: SpoolFile) -> PendingInterview {
 
 /// The partial result from `started` + `transcript` + `score` records; None without `started`.
 pub fn rebuild_partial(records: &[SpoolRecord]) -> Option<InterviewResult> {
-    let (application_id, room, started_at_ms, language) = records.iter().find_map(|r| match r {
-        SpoolRecord::Started {
-            application_id,
-            room,
-            started_at_ms,
-            language,
-        } => Some((application_id, room, *started_at_ms, language)),
-        _ => None,
-    })?;
+    let (application_id, room, started_at_ms, language, models) =
+        records.iter().find_map(|r| match r {
+            SpoolRecord::Started {
+                application_id,
+                room,
+                started_at_ms,
+                language,
+                models,
+            } => Some((application_id, room, *started_at_ms, language, models)),
+            _ => None,
+        })?;
     let mut last_ms = started_at_ms;
     let mut transcript = Vec::new();
     let mut outcomes: Vec<QuestionOutcome> = Vec::new();
+    let mut asked: Vec<(usize, String, u64)> = Vec::new();
     for r in records {
         match r {
+            SpoolRecord::Asked {
+                index,
+                question,
+                at_ms,
+            } => {
+                last_ms = last_ms.max(*at_ms);
+                asked.retain(|(i, _, _)| i != index);
+                asked.push((*index, question.clone(), *at_ms));
+            }
             SpoolRecord::Transcript {
                 speaker,
                 text,
@@ -138,6 +155,33 @@ pub fn rebuild_partial(records: &[SpoolRecord]) -> Option<InterviewResult> {
     }
     // Append order is the order things were said; a stable sort keeps it for equal offsets.
     transcript.sort_by_key(|t| t.offset_ms);
+    let questions_asked = asked.len().max(outcomes.len());
+    // Asked but never scored (the interview stopped first): listed with what the candidate
+    // said after it (until the next question), and the reason it has no score.
+    asked.sort_by_key(|(i, _, _)| *i);
+    for (n, (index, question, at_ms)) in asked.iter().enumerate() {
+        if outcomes.iter().any(|o| o.index == *index) {
+            continue;
+        }
+        let from = at_ms.saturating_sub(started_at_ms);
+        let until = asked
+            .get(n + 1)
+            .map_or(u64::MAX, |(_, _, next)| next.saturating_sub(started_at_ms));
+        let answer: Vec<&str> = transcript
+            .iter()
+            .filter(|t| {
+                t.speaker == Speaker::Candidate && t.offset_ms >= from && t.offset_ms < until
+            })
+            .map(|t| t.text.as_str())
+            .collect();
+        outcomes.push(QuestionOutcome {
+            index: *index,
+            question: question.clone(),
+            answer: answer.join(" "),
+            score: None,
+            scoring_error: Some(NOT_SCORED_INTERRUPTED.into()),
+        });
+    }
     outcomes.sort_by_key(|o| o.index);
     let mut summary = fallback_summary(&outcomes);
     summary.summary = format!("{PARTIAL_SUMMARY_PREFIX}{}", summary.summary);
@@ -149,11 +193,7 @@ pub fn rebuild_partial(records: &[SpoolRecord]) -> Option<InterviewResult> {
         language: language.clone(),
         end_reason: None,
     };
-    Some(InterviewResult::new(
-        meta,
-        outcomes.len(),
-        outcomes,
-        summary,
-        transcript,
-    ))
+    let mut result = InterviewResult::new(meta, questions_asked, outcomes, summary, transcript);
+    result.models = models.clone();
+    Some(result)
 }

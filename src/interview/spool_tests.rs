@@ -15,9 +15,9 @@ use super::error::{InterviewError, SinkError};
 use super::language::Language;
 use super::scoring::AnswerScore;
 use super::spool::{Spool, SpoolRecord};
-use super::spool_recover::{Recovered, PARTIAL_SUMMARY_PREFIX};
+use super::spool_recover::{Recovered, NOT_SCORED_INTERRUPTED, PARTIAL_SUMMARY_PREFIX};
 use super::summary::{
-    fallback_summary, idempotency_key, InterviewMeta, InterviewResult, QuestionOutcome,
+    fallback_summary, idempotency_key, InterviewMeta, InterviewResult, Models, QuestionOutcome,
 };
 use super::transcript::{Speaker, TranscriptEntry};
 use super::EndReason;
@@ -52,6 +52,7 @@ fn started(app: &str) -> (String, SpoolRecord) {
         room,
         started_at_ms: T0,
         language: Language::parse("de"),
+        models: None,
     };
     (key, rec)
 }
@@ -270,6 +271,80 @@ fn partial_result_after_a_mid_interview_crash() {
     let pending = spool.pending().unwrap();
     let orphan = pending.iter().find(|p| p.key == lost).unwrap();
     assert!(matches!(orphan.recovered, Recovered::Unrecoverable(_)));
+}
+
+/// Killed right after the third question was asked (the second answered but not yet scored):
+/// the partial result counts three questions asked, lists the unscored ones with their
+/// answers from the transcript and the reason, and keeps the models.
+#[test]
+fn partial_result_counts_every_question_asked() {
+    let tmp = TempDir::new();
+    let spool = Spool::open(&tmp.0).unwrap();
+    let (key, start) = started("app-5");
+    let start = match start {
+        SpoolRecord::Started {
+            application_id,
+            room,
+            started_at_ms,
+            language,
+            ..
+        } => SpoolRecord::Started {
+            application_id,
+            room,
+            started_at_ms,
+            language,
+            models: Some(Models {
+                stt: "whisper-1".into(),
+                judge: "smollm2-135m-instruct".into(),
+                tts: "tts-1".into(),
+            }),
+        },
+        other => other,
+    };
+    let asked = |index: usize, offset: u64| SpoolRecord::Asked {
+        index,
+        question: format!("Question {index}?"),
+        at_ms: T0 + offset,
+    };
+    spool.append(&key, &start).unwrap();
+    for r in [
+        asked(0, 0),
+        said(Speaker::Interviewer, "Welcome. Question 0?", 0),
+        said(Speaker::Candidate, "I built a compiler.", 4_000),
+        SpoolRecord::Score {
+            outcome: outcome(0, "I built a compiler.", 6),
+        },
+        asked(1, 9_000),
+        said(Speaker::Interviewer, "Question 1?", 9_000),
+        said(Speaker::Candidate, "Teams of five.", 15_000),
+        asked(2, 20_000),
+        said(Speaker::Interviewer, "Question 2?", 20_000),
+    ] {
+        spool.append(&key, &r).unwrap();
+    }
+    drop(spool);
+    let pending = Spool::open(&tmp.0).unwrap().pending().unwrap();
+    let Recovered::Partial(r) = &pending[0].recovered else {
+        panic!("expected a partial result, got {:?}", pending[0].recovered);
+    };
+    assert_eq!(r.questions_asked, 3);
+    assert_eq!(r.questions_answered, 2);
+    assert_eq!(r.questions_scored, 1);
+    let qs: Vec<(usize, &str, Option<&str>)> = r
+        .questions
+        .iter()
+        .map(|q| (q.index, q.answer.as_str(), q.scoring_error.as_deref()))
+        .collect();
+    assert_eq!(
+        qs,
+        vec![
+            (0, "I built a compiler.", None),
+            (1, "Teams of five.", Some(NOT_SCORED_INTERRUPTED)),
+            (2, "", Some(NOT_SCORED_INTERRUPTED)),
+        ]
+    );
+    let models = r.models.as_ref().expect("models kept");
+    assert!(models.scores_not_meaningful());
 }
 
 #[test]

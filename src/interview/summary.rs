@@ -98,6 +98,27 @@ pub struct InterviewMeta {
     pub end_reason: Option<EndReason>,
 }
 
+/// Which models transcribed, judged and spoke an interview (from the provider config), so a
+/// reader knows what produced the scores.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Models {
+    pub stt: String,
+    pub judge: String,
+    pub tts: String,
+}
+
+/// Judges too small for their scores to mean anything (the offline demo stack's model).
+const TINY_JUDGES: &[&str] = &["smollm2-135m", "smollm-135m", "smollm2-360m", "smollm-360m"];
+
+impl Models {
+    /// The judge is a model known to be too small to evaluate answers: its scores must not be
+    /// read as an evaluation.
+    pub fn scores_not_meaningful(&self) -> bool {
+        let judge = self.judge.to_ascii_lowercase();
+        TINY_JUDGES.iter().any(|t| judge.contains(t))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InterviewResult {
     pub idempotency_key: String,
@@ -116,6 +137,9 @@ pub struct InterviewResult {
     pub questions: Vec<QuestionOutcome>,
     pub summary: Summary,
     pub transcript: Vec<TranscriptEntry>,
+    /// None for results spooled before this field existed.
+    #[serde(default)]
+    pub models: Option<Models>,
 }
 
 impl InterviewResult {
@@ -150,6 +174,7 @@ impl InterviewResult {
             questions,
             summary,
             transcript,
+            models: None,
         }
     }
 }

@@ -7,6 +7,7 @@
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::recording::{tap_frame, TapSlot};
 use crate::audio::{FrameReceiver, FrameSender};
 use crate::room::RoomEvent;
 
@@ -15,6 +16,8 @@ pub struct CandidateLink {
     /// The track being forwarded (transcripts name it as `lk.transcribed_track_id`).
     pub track_sid: String,
     input: FrameSender,
+    /// The recording's candidate side, once one is started.
+    tap: TapSlot,
     forwarder: JoinHandle<()>,
     /// When the candidate left; None while they are in the room.
     left_at: Option<Instant>,
@@ -28,14 +31,21 @@ impl CandidateLink {
         stream: FrameReceiver,
         input: FrameSender,
     ) -> Self {
-        let forwarder = tokio::spawn(forward(stream, input.clone()));
+        let tap = TapSlot::default();
+        let forwarder = tokio::spawn(forward(stream, input.clone(), tap.clone()));
         CandidateLink {
             identity,
             track_sid,
             input,
+            tap,
             forwarder,
             left_at: None,
         }
+    }
+
+    /// Where the candidate's frames also go once a recording starts.
+    pub fn tap(&self) -> &TapSlot {
+        &self.tap
     }
 
     /// Follow the candidate through one room event. Err(reason): the room is gone.
@@ -57,7 +67,8 @@ impl CandidateLink {
             }) if participant.identity == *identity => {
                 tracing::info!(%identity, track = %track_sid, "candidate audio resumed");
                 self.forwarder.abort();
-                self.forwarder = tokio::spawn(forward(stream, self.input.clone()));
+                self.forwarder =
+                    tokio::spawn(forward(stream, self.input.clone(), self.tap.clone()));
                 self.track_sid = track_sid;
                 self.left_at = None;
             }
@@ -88,9 +99,11 @@ impl Drop for CandidateLink {
     }
 }
 
-/// Candidate frames from one room track into the session's pipeline input.
-async fn forward(mut stream: FrameReceiver, into: FrameSender) {
+/// Candidate frames from one room track into the session's pipeline input (and the
+/// recording, if any).
+async fn forward(mut stream: FrameReceiver, into: FrameSender, tap: TapSlot) {
     while let Some(frame) = stream.recv().await {
+        tap_frame(&tap, &frame);
         if !into.push(frame) {
             break;
         }

@@ -1,10 +1,12 @@
 //! One agent session inside a room: the interviewer (`interview`), the free-conversation
 //! voice agent (`voice`), and the media diagnostics (`echo`, `tone`) that prove the path end
-//! to end without any AI.
+//! to end without any AI. `candidate` (the candidate's audio and presence) and `recording`
+//! (the interview's audio file) are shared parts.
 
 pub mod candidate;
 pub mod echo;
 pub mod job;
+pub mod recording;
 pub mod tone;
 pub mod voice;
 

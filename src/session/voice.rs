@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::candidate::{sleep_opt, CandidateLink};
 use super::job::{JobSpec, SessionError, SessionRunner};
+use super::recording::{tap_frame, TapSlot};
 use crate::audio::frame_queue;
 use crate::config::Config;
 use crate::pipeline::captions::word_times_json;
@@ -182,7 +183,7 @@ impl SessionRunner for VoiceRunner {
             events: mut pipe_events,
             task,
         } = pipeline;
-        let player = tokio::spawn(play(audio_out, voice));
+        let player = tokio::spawn(play(audio_out, voice, TapSlot::default()));
         room.set_attributes(attrs(&[("lk.agent.state", "listening")]))
             .await?;
         if !self.greeting.is_empty() {
@@ -220,12 +221,15 @@ impl SessionRunner for VoiceRunner {
     }
 }
 
-/// Agent audio from the pipeline (already paced) onto the published track.
+/// Agent audio from the pipeline (already paced) onto the published track (and the
+/// recording, once `tap` holds one).
 pub(super) async fn play(
     mut audio: mpsc::Receiver<crate::audio::AudioFrame>,
     mut voice: LocalAudioTrack,
+    tap: TapSlot,
 ) {
     while let Some(frame) = audio.recv().await {
+        tap_frame(&tap, &frame);
         if let Err(e) = voice.capture_frame(&frame).await {
             tracing::warn!("agent audio not sent: {e}");
         }

@@ -25,6 +25,8 @@ use tokio::sync::mpsc;
 use super::Env;
 
 pub const AGENT: &str = "interview-agent";
+/// The console password of the test backends.
+pub const OPERATOR_PASSWORD: &str = "operator-test-password";
 
 /// Browser tests run one at a time: each drives a real Chromium, an agent and maybe the local
 /// AI stack on two cores.
@@ -70,6 +72,8 @@ impl Hiring {
             notifier,
             bcrypt_cost: 4,
             clock: clock.clock(),
+            api_token: Some(super::API_TOKEN.into()),
+            operator_password: Some(OPERATOR_PASSWORD.into()),
             ..BackendOptions::default()
         })
         .await
@@ -135,6 +139,7 @@ impl Hiring {
         let res = reqwest::Client::new()
             .post(self.backend.graphql_url())
             .header("content-type", "application/json")
+            .bearer_auth(super::API_TOKEN)
             .body(body)
             .send()
             .await

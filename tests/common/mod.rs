@@ -260,6 +260,17 @@ pub fn rms_dbfs(samples: &[i16]) -> f64 {
     (10.0 * (ms / (32768.0f64 * 32768.0)).log10()).max(-120.0)
 }
 
+/// The API token test backends are started with (operator fields need it).
+pub const API_TOKEN: &str = "test-api-token";
+
+/// The example backend as the tests run it: the API token set, the rest as given.
+pub fn backend_options(o: hiring_backend::BackendOptions) -> hiring_backend::BackendOptions {
+    hiring_backend::BackendOptions {
+        api_token: Some(API_TOKEN.into()),
+        ..o
+    }
+}
+
 /// The interviewer as `interview-agent start` builds it (`cli::interview_runner`), against the
 /// hiring backend at `backend_graphql` and the OpenAI-compatible AI at `ai_base_url` (the local
 /// stack: questions verbatim, follow-ups by word count), spooling into `spool`.
@@ -269,12 +280,10 @@ pub fn interview_runner(
     spool: &std::path::Path,
 ) -> interview_agent::session::InterviewRunner {
     let mut config = interview_agent::config::Config::default();
-    config.openai.base_url = ai_base_url.to_string();
-    config.openai.timeout_ms = 60_000;
+    config.use_local_ai_stack(ai_base_url);
     config.backend.url = backend_graphql.to_string();
+    config.backend.token = interview_agent::config::Secret::new(API_TOKEN);
     config.interview.spool_dir = spool.to_path_buf();
-    config.interview.llm_phrasing = false;
-    config.interview.llm_judge = false;
     interview_agent::cli::interview_runner(&config).expect("interview runner")
 }
 

@@ -13,6 +13,12 @@ pub enum BackendError {
     /// Input that breaks a rule of the API (score range, empty key...).
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// A form's fields that need fixing: (field, message for a person), in form order.
+    #[error("invalid input: {}", .0.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; "))]
+    InvalidFields(Vec<(String, String)>),
+    /// The request needs an operator (the API token or a console session).
+    #[error("sign in required: send Authorization: Bearer <api token> or sign in to the console")]
+    Unauthenticated,
     /// `getRoomToken` with a password that is not the latest room's.
     #[error("wrong password")]
     WrongPassword,
@@ -56,7 +62,8 @@ impl BackendError {
     pub fn code(&self) -> &'static str {
         match self {
             BackendError::UnknownApplication(_) => "UNKNOWN_APPLICATION",
-            BackendError::InvalidInput(_) => "BAD_USER_INPUT",
+            BackendError::InvalidInput(_) | BackendError::InvalidFields(_) => "BAD_USER_INPUT",
+            BackendError::Unauthenticated => "UNAUTHENTICATED",
             BackendError::WrongPassword => "WRONG_PASSWORD",
             BackendError::PasswordExpired => "PASSWORD_EXPIRED",
             BackendError::TooManyAttempts => "TOO_MANY_ATTEMPTS",
@@ -75,7 +82,27 @@ impl BackendError {
 
 impl ErrorExtensions for BackendError {
     fn extend(&self) -> async_graphql::Error {
-        async_graphql::Error::new(self.to_string()).extend_with(|_, e| e.set("code", self.code()))
+        async_graphql::Error::new(self.to_string()).extend_with(|_, e| {
+            e.set("code", self.code());
+            if let BackendError::InvalidFields(fields) = self {
+                let list: Vec<async_graphql::Value> = fields
+                    .iter()
+                    .map(|(f, m)| {
+                        let mut o = async_graphql::indexmap::IndexMap::new();
+                        o.insert(
+                            async_graphql::Name::new("field"),
+                            async_graphql::Value::from(f.as_str()),
+                        );
+                        o.insert(
+                            async_graphql::Name::new("message"),
+                            async_graphql::Value::from(m.as_str()),
+                        );
+                        async_graphql::Value::Object(o)
+                    })
+                    .collect();
+                e.set("fields", async_graphql::Value::List(list));
+            }
+        })
     }
 }
 

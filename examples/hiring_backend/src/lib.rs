@@ -40,6 +40,7 @@
 //! webhook receiver), `web` (pages, static files, the candidate's token endpoint), `clock`
 //! (injectable time), `http_client`, `error`.
 
+mod auth;
 mod clock;
 mod error;
 mod http_client;

@@ -104,6 +104,30 @@ impl LiveKit {
             .map_err(|e| BackendError::LiveKit(format!("signing the room token: {e}")))
     }
 
+    /// A listen-only token for a member of the hiring team: identity `observer-<random>`,
+    /// attribute `role=observer` (the agent sends evaluations to these participants only; the
+    /// candidate's page says someone is listening), no media publishing, data allowed (to ask
+    /// the agent to end the interview), valid [`CANDIDATE_TOKEN_TTL`].
+    pub(crate) fn observer_token(&self, room: &str) -> Result<String, BackendError> {
+        let identity = format!("observer-{:08x}", rand::random::<u32>());
+        AccessToken::with_api_key(&self.settings.api_key, &self.settings.api_secret)
+            .with_identity(&identity)
+            .with_name("Hiring team")
+            .with_attributes([("role", "observer")])
+            .with_grants(VideoGrants {
+                room_join: true,
+                room: room.to_string(),
+                can_publish: Some(false),
+                can_subscribe: Some(true),
+                can_publish_data: Some(true),
+                can_update_own_metadata: Some(false),
+                ..Default::default()
+            })
+            .with_ttl(CANDIDATE_TOKEN_TTL)
+            .to_jwt()
+            .map_err(|e| BackendError::LiveKit(format!("signing the observer token: {e}")))
+    }
+
     /// Verifies webhook requests signed by this LiveKit server.
     pub(crate) fn webhook_receiver(&self) -> WebhookReceiver {
         WebhookReceiver::new(TokenVerifier::with_api_key(

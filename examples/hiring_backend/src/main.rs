@@ -25,9 +25,18 @@ struct Args {
     /// SQLite database file (created when missing). Without it: in memory.
     #[arg(long)]
     db: Option<PathBuf>,
-    /// Require `Authorization: Bearer <token>` on /graphql.
+    /// The machines' credential (the interview agent's `backend.token`): operator fields of
+    /// /graphql and the recording upload need `Authorization: Bearer <token>`. Without it and
+    /// without --operator-password, both are generated and printed once (a line
+    /// `CREDENTIALS ...` on stdout, never in the logs).
     #[arg(long, env = "HIRING_BACKEND_TOKEN", hide_env_values = true)]
     api_token: Option<String>,
+    /// The hiring team's console password (`/console`).
+    #[arg(long, env = "HIRING_BACKEND_OPERATOR_PASSWORD", hide_env_values = true)]
+    operator_password: Option<String>,
+    /// Where interview recordings are kept (default: next to --db, `<db>.recordings/`).
+    #[arg(long)]
+    recordings_dir: Option<PathBuf>,
     /// LiveKit server URL; with the key and secret, rooms are created there and the agent
     /// dispatched into them.
     #[arg(long, env = "LIVEKIT_URL")]
@@ -92,6 +101,7 @@ fn demo_application() -> NewApplication {
         language: "en".into(),
         voice_gender: None,
         max_duration_seconds: Some(900),
+        record_audio: true,
     }
 }
 
@@ -124,11 +134,29 @@ async fn shutdown_signal() {
     }
 }
 
+/// A random secret for a generated credential.
+fn secret() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 18];
+    rand::thread_rng().fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 async fn run(args: Args) -> Result<(), String> {
+    let mut api_token = args.api_token.clone().filter(|t| !t.is_empty());
+    let mut operator_password = args.operator_password.clone().filter(|p| !p.is_empty());
+    if api_token.is_none() && operator_password.is_none() {
+        let (t, p) = (secret(), secret());
+        say(&format!("CREDENTIALS api-token={t} operator-password={p}"))
+            .map_err(|e| e.to_string())?;
+        (api_token, operator_password) = (Some(t), Some(p));
+    }
     let opts = BackendOptions {
         bind: SocketAddr::new(args.host, args.port),
         db_path: args.db.clone(),
-        api_token: args.api_token.clone().filter(|t| !t.is_empty()),
+        api_token,
+        operator_password,
+        recordings_dir: args.recordings_dir.clone(),
         livekit: livekit(&args)?,
         notifier: args
             .notify_webhook

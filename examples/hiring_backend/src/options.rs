@@ -19,8 +19,15 @@ pub struct BackendOptions {
     /// SQLite database file (created when missing). None: an in-memory database that lives
     /// as long as the running backend.
     pub db_path: Option<PathBuf>,
-    /// When set, every `/graphql` request must carry `Authorization: Bearer <token>`.
+    /// The machines' credential (the agent, automation): `Authorization: Bearer <token>`.
+    /// Operator fields (everything about applications) need it or a console session;
+    /// without either configured they always answer 401.
     pub api_token: Option<String>,
+    /// The hiring team's console sign-in password. None: the console cannot be used.
+    pub operator_password: Option<String>,
+    /// Where uploaded interview recordings are kept. None: next to the database
+    /// (`<db>.recordings/`), or a temporary directory for an in-memory database.
+    pub recordings_dir: Option<PathBuf>,
     /// LiveKit server: rooms are created there and the agent dispatched into them, room
     /// tokens are signed with its key, and `/livekit/webhook` verifies with it. None: rooms
     /// are only recorded, `getRoomToken` and the webhook receiver are unavailable.
@@ -52,6 +59,8 @@ impl Default for BackendOptions {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             db_path: None,
             api_token: None,
+            operator_password: None,
+            recordings_dir: None,
             livekit: None,
             notifier: Notifier::default(),
             password_ttl: Duration::from_secs(15 * 60),
@@ -71,6 +80,11 @@ impl fmt::Debug for BackendOptions {
             .field("bind", &self.bind)
             .field("db_path", &self.db_path)
             .field("api_token", &self.api_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "operator_password",
+                &self.operator_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field("recordings_dir", &self.recordings_dir)
             .field("livekit", &self.livekit)
             .field("notifier", &self.notifier)
             .field("password_ttl", &self.password_ttl)

@@ -13,11 +13,13 @@ use crate::notifier::{Delivery, RoomNotification};
 use crate::store::{RoomRecord, Store};
 use crate::BackendError;
 
-/// A created interview room.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A created interview room and the invitation sent for it.
+#[derive(Clone, PartialEq, Eq)]
 pub struct CreatedRoom {
     pub room_name: String,
     pub expires_at_ms: u64,
+    pub password: String,
+    pub link: String,
 }
 
 /// What a candidate needs to join: the room, a LiveKit token and the LiveKit URL.
@@ -121,20 +123,82 @@ impl Rooms {
         })?;
         drop(creating);
         tracing::info!(application = application_id, room = %room_name, livekit = self.livekit.is_some(), "interview room created");
+        self.invite(&app, room_name, password, expires_at_ms).await
+    }
+
+    /// Send the invitation for a room.
+    async fn invite(
+        &self,
+        app: &crate::store::ApplicationRecord,
+        room_name: String,
+        password: String,
+        expires_at_ms: u64,
+    ) -> Result<CreatedRoom, BackendError> {
+        let link = self.candidate_link(&app.id);
         self.delivery
             .send(&RoomNotification {
-                application_id: application_id.to_string(),
+                application_id: app.id.clone(),
                 room_name: room_name.clone(),
-                password,
-                link: self.candidate_link(application_id),
+                password: password.clone(),
+                link: link.clone(),
                 expires_at: rfc3339_ms(expires_at_ms),
-                candidate_email: app.candidate_email,
-                candidate_phone: app.candidate_phone,
+                candidate_email: app.candidate_email.clone(),
+                candidate_phone: app.candidate_phone.clone(),
             })
             .await?;
         Ok(CreatedRoom {
             room_name,
             expires_at_ms,
+            password,
+            link,
+        })
+    }
+
+    /// "Send again": a new password (and expiry) for the application's newest room, sent
+    /// like the first one; the old password stops working. The room (and the agent waiting
+    /// in it) stays.
+    pub(crate) async fn resend(&self, application_id: &str) -> Result<CreatedRoom, BackendError> {
+        let app = self.store.require_application(application_id)?;
+        let room = self
+            .store
+            .latest_room(application_id)?
+            .ok_or_else(|| BackendError::NoRoom(application_id.to_string()))?;
+        let password = new_password();
+        let cost = self.policy.bcrypt_cost;
+        let to_hash = password.clone();
+        let hash = blocking(move || Ok(bcrypt::hash(to_hash, cost)?)).await?;
+        let expires_at_ms = self
+            .clock
+            .now_ms()
+            .saturating_add(duration_ms(self.policy.ttl));
+        self.store
+            .rotate_password(&room.room_name, &hash, expires_at_ms)?;
+        tracing::info!(application = application_id, room = %room.room_name, "invitation sent again (new password)");
+        self.invite(&app, room.room_name, password, expires_at_ms)
+            .await
+    }
+
+    /// A listen-only token for the application's newest room, for a member of the hiring
+    /// team: visible to everyone (attribute `role=observer`), cannot publish media.
+    pub(crate) fn observer_token(&self, application_id: &str) -> Result<IssuedToken, BackendError> {
+        let app = self.store.require_application(application_id)?;
+        let room = self
+            .store
+            .latest_room(application_id)?
+            .ok_or_else(|| BackendError::NoRoom(application_id.to_string()))?;
+        let lk = self
+            .livekit
+            .as_ref()
+            .ok_or(BackendError::LiveKitNotConfigured(
+                "observer tokens are signed with the LiveKit API key",
+            ))?;
+        let token = lk.observer_token(&room.room_name)?;
+        Ok(IssuedToken {
+            room_name: room.room_name,
+            token,
+            url: lk.url().to_string(),
+            candidate_name: app.candidate_name,
+            job_title: app.job_title,
         })
     }
 
@@ -193,6 +257,7 @@ impl Rooms {
                 "room tokens are signed with the LiveKit API key",
             ))?;
         let token = lk.candidate_token(&room.room_name, application_id, &app.candidate_name)?;
+        self.store.mark_joined(&room.room_name)?;
         Ok(IssuedToken {
             room_name: room.room_name,
             token,

@@ -1,15 +1,14 @@
-//! The HTTP server: routes (`POST /graphql` behind the optional bearer token,
-//! `POST /livekit/webhook`, `GET /healthz`, and the pages of [`crate::web`]), [`start`] and the
-//! [`RunningBackend`] handle.
+//! The HTTP server: routes (`POST /graphql`, where operator fields need the API token or a
+//! console session, see [`crate::auth`]; `POST /livekit/webhook`, `GET /healthz`, and the
+//! pages of [`crate::web`]), [`start`] and the [`RunningBackend`] handle.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::{self, Next};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -17,6 +16,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::auth::Auth;
 use crate::livekit::LiveKit;
 use crate::notifier::Delivery;
 use crate::rooms::{PasswordPolicy, Rooms};
@@ -111,12 +111,30 @@ pub async fn start(opts: BackendOptions) -> Result<RunningBackend, BackendError>
         },
         opts.clock.clone(),
     ));
-    let pages = web::router(
-        rooms.clone(),
-        opts.web_root.clone(),
-        rooms.livekit_url(),
-        opts.attempt_window.as_secs(),
-    );
+    let auth = Arc::new(Auth::new(
+        opts.api_token.clone(),
+        opts.operator_password.clone(),
+        opts.clock.clone(),
+        public_url.starts_with("https://"),
+    ));
+    let recordings_dir = match &opts.recordings_dir {
+        Some(d) => d.clone(),
+        None => match &opts.db_path {
+            Some(db) => db.with_extension("recordings"),
+            None => std::env::temp_dir()
+                .join(format!("hiring-backend-recordings-{}", std::process::id())),
+        },
+    };
+    std::fs::create_dir_all(&recordings_dir)?;
+    let pages = web::router(web::WebOptions {
+        rooms: rooms.clone(),
+        store: store.clone(),
+        auth: auth.clone(),
+        web_root: opts.web_root.clone(),
+        livekit_url: rooms.livekit_url().map(str::to_string),
+        lock_secs: opts.attempt_window.as_secs(),
+        recordings_dir,
+    });
     let schema = build_schema(Arc::new(Backend {
         store: store.clone(),
         rooms,
@@ -127,7 +145,7 @@ pub async fn start(opts: BackendOptions) -> Result<RunningBackend, BackendError>
             store: store.clone(),
             receiver,
         },
-        opts.api_token.clone().filter(|t| !t.is_empty()),
+        auth.clone(),
     )
     .merge(pages);
 
@@ -141,7 +159,7 @@ pub async fn start(opts: BackendOptions) -> Result<RunningBackend, BackendError>
             tracing::error!("hiring backend server failed: {e}");
         }
     });
-    tracing::info!(%addr, %public_url, auth = opts.api_token.is_some(), livekit = opts.livekit.is_some(), "hiring backend listening");
+    tracing::info!(%addr, %public_url, api_token = opts.api_token.is_some(), console = auth.console_enabled(), livekit = opts.livekit.is_some(), "hiring backend listening");
     Ok(RunningBackend {
         addr,
         store,
@@ -162,14 +180,10 @@ fn bind(addr: SocketAddr) -> Result<TcpListener, BackendError> {
     Ok(socket.listen(1024)?)
 }
 
-fn router(schema: BackendSchema, hooks: WebhookState, api_token: Option<String>) -> Router {
+fn router(schema: BackendSchema, hooks: WebhookState, auth: Arc<Auth>) -> Router {
     let graphql = Router::new()
         .route("/graphql", post(graphql))
-        .with_state(schema)
-        .route_layer(middleware::from_fn_with_state(
-            Arc::new(api_token),
-            require_token,
-        ));
+        .with_state(GraphQl { schema, auth });
     let webhooks = Router::new()
         .route("/livekit/webhook", post(webhook::receive))
         .with_state(hooks);
@@ -179,45 +193,35 @@ fn router(schema: BackendSchema, hooks: WebhookState, api_token: Option<String>)
         .route("/healthz", get(|| async { "ok\n" }))
 }
 
-async fn graphql(State(schema): State<BackendSchema>, req: GraphQLRequest) -> GraphQLResponse {
-    schema.execute(req.into_inner()).await.into()
+#[derive(Clone)]
+struct GraphQl {
+    schema: BackendSchema,
+    auth: Arc<Auth>,
 }
 
-/// With a token configured: 401 and a GraphQL-style error body unless the request carries
-/// `Authorization: Bearer <token>`.
-async fn require_token(
-    State(token): State<Arc<Option<String>>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    if let Some(expected) = token.as_deref() {
-        let given = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        let ok = given.is_some_and(|g| constant_time_eq(g.as_bytes(), expected.as_bytes()));
-        if !ok {
-            let message = if given.is_none() {
-                "missing bearer token (send Authorization: Bearer <token>)"
-            } else {
-                "invalid bearer token"
-            };
-            let body = serde_json::json!({
-                "data": null,
-                "errors": [{ "message": message, "extensions": { "code": "UNAUTHENTICATED" } }]
-            });
-            let mut res = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
-            res.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return res;
-        }
+/// Runs the request with the caller's [`Access`]; a request that used an operator-only field
+/// without a credential gets 401 and no data (only the error).
+async fn graphql(State(g): State<GraphQl>, headers: HeaderMap, req: GraphQLRequest) -> Response {
+    let access = g.auth.access(&headers);
+    let res = g.schema.execute(req.into_inner().data(access)).await;
+    let unauthenticated = res.errors.iter().any(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .is_some_and(|c| *c == async_graphql::Value::from("UNAUTHENTICATED"))
+    });
+    if !unauthenticated {
+        return GraphQLResponse::from(res).into_response();
     }
-    next.run(req).await
-}
-
-/// Compares without an early exit on the first differing byte.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    let body = serde_json::json!({
+        "data": null,
+        "errors": [{
+            "message": BackendError::Unauthenticated.to_string(),
+            "extensions": { "code": "UNAUTHENTICATED" }
+        }]
+    });
+    let mut r = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    r.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    r
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn application_found_and_unknown() {
-    let backend = start(BackendOptions::default()).await.unwrap();
+    let backend = start(common::options()).await.unwrap();
     let id = backend
         .store()
         .create_application(demo_application())
@@ -32,7 +32,7 @@ async fn application_found_and_unknown() {
                 "questions": ["What is idempotency?", "Why SQLite?"],
                 "language": "en"
             },
-            "settings": { "voiceGender": "FEMALE", "maxDurationSeconds": 900 }
+            "settings": { "voiceGender": "FEMALE", "maxDurationSeconds": 900, "recordAudio": null }
         })
     );
 
@@ -43,7 +43,7 @@ async fn application_found_and_unknown() {
 
 #[tokio::test]
 async fn create_application_over_graphql() {
-    let backend = start(BackendOptions::default()).await.unwrap();
+    let backend = start(common::options()).await.unwrap();
     let data = gql_ok(
         &backend,
         "mutation($input: CreateApplicationInput!) { createApplication(input: $input) {
@@ -83,7 +83,7 @@ async fn create_application_over_graphql() {
 
 #[tokio::test]
 async fn save_is_idempotent_and_final_replaces_partial() {
-    let backend = start(BackendOptions::default()).await.unwrap();
+    let backend = start(common::options()).await.unwrap();
     let store = backend.store();
     let id = store.create_application(demo_application()).unwrap();
 
@@ -191,7 +191,7 @@ async fn save_is_idempotent_and_final_replaces_partial() {
 
 #[tokio::test]
 async fn save_validation_errors() {
-    let backend = start(BackendOptions::default()).await.unwrap();
+    let backend = start(common::options()).await.unwrap();
     let id = backend
         .store()
         .create_application(demo_application())
@@ -318,7 +318,7 @@ async fn data_survives_a_restart_on_the_same_port() {
     let db = TempDb::new("restart");
     let opts = BackendOptions {
         db_path: Some(db.0.clone()),
-        ..Default::default()
+        ..common::options()
     };
     let first = start(opts.clone()).await.unwrap();
     let addr = first.addr();

@@ -52,7 +52,7 @@ impl Fixture {
             notifier,
             bcrypt_cost: 4,
             clock: clock.clock(),
-            ..Default::default()
+            ..common::options()
         };
         tweak(&mut opts);
         let backend = start(opts).await.unwrap();
@@ -336,7 +336,7 @@ async fn webhook_notifier_posts_the_password() {
     let backend = start(BackendOptions {
         notifier: Notifier::webhook(hook_url),
         bcrypt_cost: 4,
-        ..Default::default()
+        ..common::options()
     })
     .await
     .unwrap();

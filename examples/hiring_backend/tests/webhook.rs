@@ -42,7 +42,7 @@ fn event(id: &str, kind: &str, room: &str) -> proto::WebhookEvent {
 
 async fn backend(api_token: Option<&str>) -> RunningBackend {
     start(BackendOptions {
-        api_token: api_token.map(String::from),
+        api_token: Some(api_token.unwrap_or(common::TOKEN).to_string()),
         livekit: Some(LiveKitSettings {
             // Never called here: the webhook receiver only needs the key and secret.
             url: "ws://127.0.0.1:9".into(),
@@ -71,7 +71,7 @@ async fn events(backend: &RunningBackend, room: Option<&str>, token: Option<&str
     let (status, body) = post_gql(
         &client(),
         &backend.graphql_url(),
-        token,
+        Some(token.unwrap_or(common::TOKEN)),
         "query($room: String) { webhookEvents(room: $room) {
             event room participantIdentity trackSid createdAt } }",
         json!({ "room": room }),
@@ -203,7 +203,7 @@ async fn webhook_route_is_not_behind_the_api_token() {
 
 #[tokio::test]
 async fn without_livekit_settings_webhooks_are_unavailable() {
-    let b = start(BackendOptions::default()).await.unwrap();
+    let b = start(common::options()).await.unwrap();
     let body = serde_json::to_string(&event("EV_1", "room_started", "r1")).unwrap();
     assert_eq!(post(&b, &body, Some(&sign(&body, KEY, SECRET))).await, 503);
     b.shutdown().await;

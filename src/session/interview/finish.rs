@@ -39,13 +39,14 @@ impl Live<'_> {
             language: self.app.job.language(),
             end_reason: Some(end_reason),
         };
-        let result = InterviewResult::new(
+        let mut result = InterviewResult::new(
             meta,
             questions_asked,
             outcomes,
             summary,
             self.recorder.transcript().to_vec(),
         );
+        result.models = Some(self.runner.options.models.clone());
         tracing::info!(
             key = %result.idempotency_key,
             end_reason = ?end_reason,

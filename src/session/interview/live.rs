@@ -9,6 +9,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::brain::{lock, FlowEffect, SharedFlow};
+use super::observers::{ObserverEvent, Observers};
 use super::record::Recorder;
 use super::InterviewRunner;
 use crate::interview::{score_outcome, Action, Application, EndReason, Input, SayKind, Speaker};
@@ -39,6 +40,7 @@ pub(super) struct Live<'a> {
     /// The agent is thinking or speaking: the candidate's silence is not counted.
     pub(super) agent_busy: bool,
     pub(super) agent_track: String,
+    pub(super) observers: Observers,
 }
 
 fn now() -> std::time::Instant {
@@ -92,6 +94,7 @@ impl Live<'_> {
                 Some(done) = self.scoring.join_next(), if !self.scoring.is_empty() => {
                     if let Ok(outcome) = done {
                         log_score(&outcome);
+                        self.observers.evaluated(self.room, &outcome).await;
                         self.recorder.outcome(outcome).await;
                     }
                 }
@@ -105,6 +108,15 @@ impl Live<'_> {
                     mirror(self.room, ev, &link.track_sid, &self.agent_track).await;
                 }
                 ev = events.recv() => {
+                    match self.observers.on_event(ev.as_ref()) {
+                        ObserverEvent::Joined(id) => self.observers.catch_up(self.room, &id).await,
+                        ObserverEvent::EndRequested(by) => {
+                            tracing::info!(observer = %by, "the hiring team ended the interview");
+                            let a = lock(&self.flow).end_early(now());
+                            self.execute(a).await;
+                        }
+                        ObserverEvent::Nothing => {}
+                    }
                     if let Err(why) = link.on_room_event(ev) {
                         return Outcome::RoomLost(why);
                     }
@@ -158,6 +170,16 @@ impl Live<'_> {
 
     /// Carry out flow actions on the session side.
     pub(super) async fn execute(&mut self, actions: Vec<Action>) {
+        // Counted before lines are merged (greeting + first question are one utterance).
+        for action in &actions {
+            if let Action::Say {
+                text,
+                kind: SayKind::Question,
+            } = action
+            {
+                self.recorder.asked(text).await;
+            }
+        }
         for action in merge_says(actions) {
             match action {
                 Action::Say { text, kind } => {

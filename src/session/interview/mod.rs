@@ -24,6 +24,7 @@ pub mod brain;
 pub mod finish;
 pub mod live;
 pub mod lobby;
+pub mod observers;
 pub mod record;
 pub mod sources;
 
@@ -38,15 +39,18 @@ use tokio_util::sync::CancellationToken;
 use self::brain::{FlowBrain, FlowEffect, SharedFlow};
 use self::live::{Live, Outcome};
 use self::lobby::{CandidateAudio, Lobby};
+use self::observers::Observers;
 use self::record::Recorder;
 use super::candidate::CandidateLink;
 use super::job::{JobSpec, SessionError, SessionRunner};
+use super::recording::{Recording, TapSlot};
 use super::voice::{attrs, join_as_agent, mirror, play};
 use crate::audio::frame_queue;
 use crate::interview::lines::{BACKEND_UNAVAILABLE, UNKNOWN_APPLICATION};
 use crate::interview::spool::now_ms;
 use crate::interview::{
-    idempotency_key, Application, Flow, FlowConfig, QuestionPlan, ResultSink, Spool, VoiceConfig,
+    idempotency_key, Application, Flow, FlowConfig, Models, QuestionPlan, ResultSink, Spool,
+    VoiceConfig,
 };
 use crate::pipeline::sentences::first_sentence;
 use crate::pipeline::{
@@ -80,6 +84,11 @@ pub trait Applications: Send + Sync {
 pub struct InterviewOptions {
     pub wait_for_candidate: Duration,
     pub rejoin_grace: Duration,
+    /// The models behind the providers (recorded on every result).
+    pub models: Models,
+    /// Recording allowed here: an interview is recorded when this is on AND its application
+    /// asks for it (`settings.recordAudio`).
+    pub record_audio: bool,
     pub judge_timeout: Duration,
     pub max_follow_ups: u32,
     pub thin_answer_words: usize,
@@ -105,6 +114,8 @@ impl Default for InterviewOptions {
         InterviewOptions {
             wait_for_candidate: Duration::from_secs(300),
             rejoin_grace: Duration::from_secs(60),
+            models: Models::default(),
+            record_audio: false,
             judge_timeout: Duration::from_millis(2500),
             max_follow_ups: 1,
             thin_answer_words: 12,
@@ -258,7 +269,8 @@ impl SessionRunner for InterviewRunner {
             events: mut pipe_events,
             task,
         } = pipeline;
-        let player = tokio::spawn(play(audio_out, voice_track));
+        let agent_tap = TapSlot::default();
+        let player = tokio::spawn(play(audio_out, voice_track, agent_tap.clone()));
 
         // The candidate's microphone.
         let wait_for = match &application {
@@ -289,6 +301,9 @@ impl SessionRunner for InterviewRunner {
                     .await?;
                 let started_at_ms = now_ms();
                 let key = idempotency_key(&app.id, &job.room_name, started_at_ms);
+                let recording = self
+                    .start_recording(&app, &key, link, &agent_tap, &room)
+                    .await;
                 let recorder = Recorder::start(
                     self.spool.clone(),
                     key,
@@ -296,6 +311,7 @@ impl SessionRunner for InterviewRunner {
                     &job.room_name,
                     started_at_ms,
                     app.job.language(),
+                    self.options.models.clone(),
                 )
                 .await;
                 let mut live = Live {
@@ -310,6 +326,7 @@ impl SessionRunner for InterviewRunner {
                     ending: None,
                     agent_busy: true,
                     agent_track: agent_track.clone(),
+                    observers: Observers::from_humans(&lobby.humans),
                 };
                 let outcome = live
                     .interview(
@@ -323,6 +340,13 @@ impl SessionRunner for InterviewRunner {
                 // The closing's last transcript events, then leave: the candidate is done;
                 // the summary and the delivery do not need the room.
                 live.drain(&mut pipe_events, &link.track_sid).await;
+                // The recording is complete before the result is delivered (with it).
+                if let Some(r) = recording {
+                    match r.finish().await {
+                        Ok(d) => tracing::info!(duration = ?d, "interview recording finished"),
+                        Err(e) => tracing::error!("interview recording failed: {e}"),
+                    }
+                }
                 if let (Outcome::Ended(reason), false) = (&outcome, cancel.is_cancelled()) {
                     // Tells the candidate's page the interview is over (a departure without
                     // it, e.g. the worker stopping, is a failure the candidate may recover from
@@ -463,9 +487,47 @@ impl InterviewRunner {
                 max_reprompts: i.max_reprompts,
                 llm_phrasing: i.llm_phrasing,
                 llm_judge: i.llm_judge,
+                models: Models {
+                    stt: config.stt.model.clone(),
+                    judge: config.llm.model.clone(),
+                    tts: config.tts.model.clone(),
+                },
+                record_audio: i.record_audio,
                 ..InterviewOptions::default()
             },
         })
+    }
+
+    /// Record the interview when this agent may (`interview.record_audio`) and the application
+    /// asks for it; tells the room (`interview.recording=on`, the candidate's page shows it).
+    /// A recording that cannot start is logged, and the interview goes on unrecorded.
+    async fn start_recording(
+        &self,
+        app: &Application,
+        key: &str,
+        link: &CandidateLink,
+        agent_tap: &TapSlot,
+        room: &Room,
+    ) -> Option<Recording> {
+        if !(self.options.record_audio && app.settings.record_audio) {
+            return None;
+        }
+        let path = self.spool.recording_path(key).ok()?;
+        match Recording::start(&path) {
+            Ok(r) => {
+                let _ = link.tap().set(r.candidate.clone());
+                let _ = agent_tap.set(r.interviewer.clone());
+                let _ = room
+                    .set_attributes(attrs(&[("interview.recording", "on")]))
+                    .await;
+                tracing::info!(file = %path.display(), "recording the interview");
+                Some(r)
+            }
+            Err(e) => {
+                tracing::error!(file = %path.display(), "cannot record the interview: {e}");
+                None
+            }
+        }
     }
 
     /// Deliver every unsent result in the spool (at worker start, then every `every`) until

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 
 use crate::interview::spool::now_ms;
-use crate::interview::{Language, QuestionOutcome, Speaker, Spool, SpoolRecord, TranscriptEntry};
+use crate::interview::{
+    Language, Models, QuestionOutcome, Speaker, Spool, SpoolRecord, TranscriptEntry,
+};
 
 pub struct Recorder {
     spool: Spool,
@@ -14,6 +16,8 @@ pub struct Recorder {
     started_at_ms: u64,
     transcript: Vec<TranscriptEntry>,
     outcomes: BTreeMap<usize, QuestionOutcome>,
+    /// Planned questions asked so far.
+    asked: usize,
     /// Spool appends that failed (the record is still kept in memory).
     pub spool_errors: usize,
 }
@@ -27,6 +31,7 @@ impl Recorder {
         room: &str,
         started_at_ms: u64,
         language: Language,
+        models: Models,
     ) -> Recorder {
         let mut r = Recorder {
             spool,
@@ -34,6 +39,7 @@ impl Recorder {
             started_at_ms,
             transcript: Vec::new(),
             outcomes: BTreeMap::new(),
+            asked: 0,
             spool_errors: 0,
         };
         r.append(SpoolRecord::Started {
@@ -41,9 +47,22 @@ impl Recorder {
             room: room.to_string(),
             started_at_ms,
             language,
+            models: Some(models),
         })
         .await;
         r
+    }
+
+    /// The next planned question was asked.
+    pub async fn asked(&mut self, question: &str) {
+        let index = self.asked;
+        self.asked += 1;
+        self.append(SpoolRecord::Asked {
+            index,
+            question: question.to_string(),
+            at_ms: now_ms().max(self.started_at_ms),
+        })
+        .await;
     }
 
     pub fn key(&self) -> &str {

@@ -67,12 +67,16 @@ pub struct InterviewSettings {
     pub voice_gender: Option<VoiceGender>,
     /// Null: 1800 (30 minutes). Accepted range 120..=10800.
     pub max_duration_seconds: Option<i32>,
+    /// True: the hiring team asked for the interview's audio to be recorded (and the
+    /// candidate was told). Null: false.
+    pub record_audio: Option<bool>,
 }
 
 impl From<ApplicationRecord> for Application {
     fn from(a: ApplicationRecord) -> Application {
         let voice_gender = a.voice_gender.as_deref().and_then(VoiceGender::from_stored);
         let max_duration_seconds = a.max_duration_seconds.and_then(|d| i32::try_from(d).ok());
+        let record_audio = a.record_audio.then_some(true);
         Application {
             id: ID(a.id),
             candidate: Candidate {
@@ -86,12 +90,14 @@ impl From<ApplicationRecord> for Application {
                 questions: Some(a.questions),
                 language: a.language,
             },
-            settings: (voice_gender.is_some() || max_duration_seconds.is_some()).then_some(
-                InterviewSettings {
-                    voice_gender,
-                    max_duration_seconds,
-                },
-            ),
+            settings: (voice_gender.is_some()
+                || max_duration_seconds.is_some()
+                || record_audio.is_some())
+            .then_some(InterviewSettings {
+                voice_gender,
+                max_duration_seconds,
+                record_audio,
+            }),
         }
     }
 }
@@ -162,6 +168,23 @@ pub struct InterviewResultInput {
     pub weaknesses: Vec<String>,
     pub questions: Vec<QuestionResultInput>,
     pub transcript: Vec<TranscriptEntryInput>,
+    /// The models that transcribed, judged and spoke the interview. Null: not reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models: Option<ModelsInput>,
+}
+
+#[derive(InputObject, Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelsInput {
+    /// Speech to text, e.g. "whisper-1".
+    pub stt: String,
+    /// The LLM that judged the answers and wrote the summary.
+    pub judge: String,
+    /// Text to speech.
+    pub tts: String,
+    /// True when the judge is too small for its scores to mean anything (the offline demo
+    /// stack's SmolLM2-135M): a human must not read them as an evaluation.
+    pub scores_not_meaningful: bool,
 }
 
 #[derive(InputObject, Clone, Debug, Serialize, Deserialize)]

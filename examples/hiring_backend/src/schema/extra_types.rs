@@ -22,6 +22,8 @@ pub struct CreateApplicationInput {
     pub voice_gender: Option<VoiceGender>,
     /// 120..=10800; null: the agent's default (1800).
     pub max_duration_seconds: Option<i32>,
+    /// Record the interview's audio (the candidate's page says so). Null: false.
+    pub record_audio: Option<bool>,
 }
 
 impl CreateApplicationInput {
@@ -40,6 +42,7 @@ impl CreateApplicationInput {
             max_duration_seconds: self
                 .max_duration_seconds
                 .map(|d| u32::try_from(d).unwrap_or(0)),
+            record_audio: self.record_audio.unwrap_or(false),
         }
     }
 }
@@ -51,6 +54,107 @@ pub struct InterviewRoom {
     pub room_name: String,
     /// When the room password expires (RFC 3339).
     pub expires_at: String,
+    /// What the notifier sent the candidate (for the hiring team to see or pass on).
+    pub invitation: Invitation,
+}
+
+/// An invitation as sent: the candidate's page and the 6-digit password. The password is
+/// only known when it is made (it is stored hashed); "send again" makes a new one.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Invitation {
+    pub room_name: String,
+    /// The candidate's interview page.
+    pub link: String,
+    pub password: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+/// An application as the console lists it.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct ApplicationSummary {
+    pub id: ID,
+    pub candidate_name: String,
+    pub job_title: String,
+    /// RFC 3339.
+    pub created_at: String,
+    pub state: ApplicationState,
+    /// The newest interview room.
+    pub room: Option<String>,
+    pub average_score: Option<f64>,
+    pub recommendation: Option<Recommendation>,
+    /// Of the latest result (final before partial).
+    pub end_reason: Option<String>,
+}
+
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ApplicationState {
+    NotInvited,
+    Invited,
+    InInterview,
+    Completed,
+    Failed,
+}
+
+impl From<crate::store::ApplicationState> for ApplicationState {
+    fn from(s: crate::store::ApplicationState) -> Self {
+        use crate::store::ApplicationState as S;
+        match s {
+            S::NotInvited => ApplicationState::NotInvited,
+            S::Invited => ApplicationState::Invited,
+            S::InInterview => ApplicationState::InInterview,
+            S::Completed => ApplicationState::Completed,
+            S::Failed => ApplicationState::Failed,
+        }
+    }
+}
+
+impl From<crate::store::ApplicationSummary> for ApplicationSummary {
+    fn from(a: crate::store::ApplicationSummary) -> Self {
+        ApplicationSummary {
+            id: ID(a.id),
+            candidate_name: a.candidate_name,
+            job_title: a.job_title,
+            created_at: rfc3339_ms(a.created_at_ms),
+            state: a.state.into(),
+            room: a.room,
+            average_score: a.average_score,
+            recommendation: a
+                .recommendation
+                .as_deref()
+                .and_then(Recommendation::from_name),
+            end_reason: a.end_reason,
+        }
+    }
+}
+
+/// An interview's audio recording as stored.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Recording {
+    pub idempotency_key: String,
+    pub room: String,
+    /// Where an operator downloads it (Ogg/Opus).
+    pub url: String,
+    pub bytes: i64,
+    pub duration_seconds: f64,
+    /// Cut short (the agent stopped mid-interview).
+    pub partial: bool,
+    /// RFC 3339.
+    pub uploaded_at: String,
+}
+
+impl From<crate::store::RecordingRecord> for Recording {
+    fn from(r: crate::store::RecordingRecord) -> Self {
+        Recording {
+            url: format!("/console/recordings/{}", r.idempotency_key),
+            idempotency_key: r.idempotency_key,
+            room: r.room,
+            bytes: r.bytes as i64,
+            duration_seconds: r.duration_ms as f64 / 1000.0,
+            partial: r.partial,
+            uploaded_at: rfc3339_ms(r.uploaded_at_ms),
+        }
+    }
 }
 
 /// What the candidate's client needs to join the interview room.

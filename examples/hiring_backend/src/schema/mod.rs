@@ -11,11 +11,14 @@ pub use extra_types::*;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptySubscription, Object, Result, Schema, ID};
+use async_graphql::{
+    Context, EmptySubscription, ErrorExtensions, Guard, Object, Result, Schema, ID,
+};
 
+use crate::auth::Access;
 use crate::clock::rfc3339_ms;
 use crate::error::gql;
-use crate::rooms::Rooms;
+use crate::rooms::{CreatedRoom, Rooms};
 use crate::store::{ResultToSave, Store};
 use crate::BackendError;
 
@@ -47,11 +50,36 @@ fn backend<'a>(ctx: &Context<'a>) -> Result<&'a Arc<Backend>> {
     ctx.data::<Arc<Backend>>()
 }
 
+/// Fields only an operator may use (the API token or a console session); everything but
+/// `getRoomToken`. Without it: an `UNAUTHENTICATED` error, which the HTTP layer turns into a
+/// 401 with no data.
+pub(crate) struct Operator;
+
+impl Guard for Operator {
+    async fn check(&self, ctx: &Context<'_>) -> Result<()> {
+        if ctx.data_opt::<Access>().is_some_and(|a| a.operator) {
+            Ok(())
+        } else {
+            Err(BackendError::Unauthenticated.extend())
+        }
+    }
+}
+
+fn invitation(room: CreatedRoom) -> Invitation {
+    Invitation {
+        room_name: room.room_name,
+        link: room.link,
+        password: room.password,
+        expires_at: rfc3339_ms(room.expires_at_ms),
+    }
+}
+
 pub struct Query;
 
 #[Object]
 impl Query {
     /// The application an interview is for; null when there is no such application.
+    #[graphql(guard = "Operator")]
     async fn application(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Application>> {
         let b = backend(ctx)?;
         Ok(b.store
@@ -61,6 +89,7 @@ impl Query {
     }
 
     /// Results stored for an application, oldest first.
+    #[graphql(guard = "Operator")]
     async fn interview_results(
         &self,
         ctx: &Context<'_>,
@@ -76,6 +105,7 @@ impl Query {
 
     /// LiveKit webhook events received (room_started, room_finished, participant_joined,
     /// track_published), oldest first; only those of `room` when given.
+    #[graphql(guard = "Operator")]
     async fn webhook_events(
         &self,
         ctx: &Context<'_>,
@@ -84,6 +114,23 @@ impl Query {
         let b = backend(ctx)?;
         let events = b.store.webhook_events(room.as_deref()).map_err(gql)?;
         Ok(events.into_iter().map(WebhookEvent::from).collect())
+    }
+
+    /// Every application, newest first, with its state and latest result.
+    #[graphql(guard = "Operator")]
+    async fn applications(&self, ctx: &Context<'_>) -> Result<Vec<ApplicationSummary>> {
+        let b = backend(ctx)?;
+        let rows = b.store.application_summaries().map_err(gql)?;
+        Ok(rows.into_iter().map(ApplicationSummary::from).collect())
+    }
+
+    /// An application's interview recordings, newest first.
+    #[graphql(guard = "Operator")]
+    async fn recordings(&self, ctx: &Context<'_>, application_id: ID) -> Result<Vec<Recording>> {
+        let b = backend(ctx)?;
+        b.store.require_application(&application_id).map_err(gql)?;
+        let rows = b.store.recordings(&application_id).map_err(gql)?;
+        Ok(rows.into_iter().map(Recording::from).collect())
     }
 }
 
@@ -95,6 +142,7 @@ impl Mutation {
     /// `idempotencyKey`: a key already stored stores nothing new and answers with the stored
     /// result and `duplicate: true` (the agent retries and replays results after crashes). A
     /// final result (`partial: false`) with the key of an earlier partial one replaces it.
+    #[graphql(guard = "Operator")]
     async fn save_interview_result(
         &self,
         ctx: &Context<'_>,
@@ -130,7 +178,9 @@ impl Mutation {
         })
     }
 
-    /// Create an application (a candidate for a job). Ids look like `app-k3x9q2mz`.
+    /// Create an application (a candidate for a job). Ids look like `app-k3x9q2mz`. Invalid
+    /// fields: a `BAD_USER_INPUT` error with `extensions.fields: [{field, message}]`.
+    #[graphql(guard = "Operator")]
     async fn create_application(
         &self,
         ctx: &Context<'_>,
@@ -145,6 +195,7 @@ impl Mutation {
     /// Create the next interview room of an application (`interview-{id}-{n}`), with a new
     /// 6-digit password sent to the candidate (older passwords stop working). With LiveKit
     /// configured, the room is created there and the agent dispatched into it.
+    #[graphql(guard = "Operator")]
     async fn create_interview_room(
         &self,
         ctx: &Context<'_>,
@@ -153,8 +204,31 @@ impl Mutation {
         let b = backend(ctx)?;
         let room = b.rooms.create_room(&application_id).await.map_err(gql)?;
         Ok(InterviewRoom {
-            room_name: room.room_name,
+            room_name: room.room_name.clone(),
             expires_at: rfc3339_ms(room.expires_at_ms),
+            invitation: invitation(room),
+        })
+    }
+
+    /// Send the invitation again with a new password for the newest room (the old password
+    /// stops working; the room and the agent in it stay).
+    #[graphql(guard = "Operator")]
+    async fn resend_invitation(&self, ctx: &Context<'_>, application_id: ID) -> Result<Invitation> {
+        let b = backend(ctx)?;
+        let room = b.rooms.resend(&application_id).await.map_err(gql)?;
+        Ok(invitation(room))
+    }
+
+    /// A listen-only token for the newest room (attribute `role=observer`, no publishing):
+    /// the hiring team's live view.
+    #[graphql(guard = "Operator")]
+    async fn observer_token(&self, ctx: &Context<'_>, application_id: ID) -> Result<RoomToken> {
+        let b = backend(ctx)?;
+        let t = b.rooms.observer_token(&application_id).map_err(gql)?;
+        Ok(RoomToken {
+            room_name: t.room_name,
+            token: t.token,
+            url: t.url,
         })
     }
 

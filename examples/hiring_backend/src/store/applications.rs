@@ -31,6 +31,8 @@ pub struct NewApplication {
     pub voice_gender: Option<String>,
     /// 120..=10800; None: the agent's default (1800).
     pub max_duration_seconds: Option<u32>,
+    /// The hiring team wants the interview's audio recorded.
+    pub record_audio: bool,
 }
 
 /// A stored application.
@@ -47,10 +49,97 @@ pub struct ApplicationRecord {
     /// Lowercase "male" / "female" / "neutral".
     pub voice_gender: Option<String>,
     pub max_duration_seconds: Option<u32>,
+    pub record_audio: bool,
 }
 
 fn non_blank(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// Field-by-field problems of a new application: (field, message for a person).
+fn validate(
+    new: &NewApplication,
+    candidate_name: &str,
+    job_title: &str,
+    voice_gender: &Option<String>,
+    questions: &[String],
+) -> Vec<(String, String)> {
+    let mut p: Vec<(String, String)> = Vec::new();
+    let mut problem = |field: &str, msg: String| p.push((field.to_string(), msg));
+    if candidate_name.is_empty() {
+        problem("candidateName", "Enter the candidate's name.".into());
+    } else if candidate_name.chars().count() > 200 {
+        problem("candidateName", "At most 200 characters.".into());
+    }
+    if job_title.is_empty() {
+        problem("jobTitle", "Enter the job title.".into());
+    } else if job_title.chars().count() > 200 {
+        problem("jobTitle", "At most 200 characters.".into());
+    }
+    if let Some(e) = non_blank(new.candidate_email.clone()) {
+        let ok = e.split_once('@').is_some_and(|(user, host)| {
+            !user.is_empty() && host.contains('.') && !host.starts_with('.') && !host.ends_with('.')
+        }) && !e.contains(char::is_whitespace);
+        if !ok {
+            problem(
+                "candidateEmail",
+                "Enter an email address like name@example.com.".into(),
+            );
+        }
+    }
+    if let Some(ph) = non_blank(new.candidate_phone.clone()) {
+        let digits = ph.chars().filter(char::is_ascii_digit).count();
+        let allowed = ph
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+        if !allowed || !(7..=15).contains(&digits) {
+            problem(
+                "candidatePhone",
+                "Enter a phone number with 7 to 15 digits, e.g. +1 555 010 0199.".into(),
+            );
+        }
+    }
+    if new.job_description.chars().count() > 10_000 {
+        problem("jobDescription", "At most 10,000 characters.".into());
+    }
+    if questions.len() > 30 {
+        problem("questions", "At most 30 questions.".into());
+    } else if questions.iter().any(|q| q.chars().count() > 500) {
+        problem("questions", "Each question at most 500 characters.".into());
+    }
+    let lang = new.language.trim();
+    let lang_ok = lang.is_empty()
+        || (lang.len() <= 10
+            && lang
+                .split('-')
+                .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric()))
+            && lang
+                .split('-')
+                .next()
+                .is_some_and(|l| (2..=3).contains(&l.len())));
+    if !lang_ok {
+        problem(
+            "language",
+            "Use a language code such as en or de-DE.".into(),
+        );
+    }
+    if let Some(g) = voice_gender {
+        if !VOICE_GENDERS.contains(&g.as_str()) {
+            problem(
+                "voiceGender",
+                format!("Choose male, female or neutral (got {g:?})."),
+            );
+        }
+    }
+    if let Some(d) = new.max_duration_seconds {
+        if !(120..=10_800).contains(&d) {
+            problem(
+                "maxDurationSeconds",
+                "Between 2 and 180 minutes (120 to 10800 seconds).".into(),
+            );
+        }
+    }
+    p
 }
 
 fn new_id() -> String {
@@ -67,34 +156,16 @@ impl Store {
     pub fn create_application(&self, new: NewApplication) -> Result<String, BackendError> {
         let candidate_name = new.candidate_name.trim().to_string();
         let job_title = new.job_title.trim().to_string();
-        let mut problems = Vec::new();
-        if candidate_name.is_empty() {
-            problems.push("candidateName must not be empty".to_string());
-        }
-        if job_title.is_empty() {
-            problems.push("jobTitle must not be empty".to_string());
-        }
-        let voice_gender = non_blank(new.voice_gender).map(|g| g.to_lowercase());
-        if let Some(g) = &voice_gender {
-            if !VOICE_GENDERS.contains(&g.as_str()) {
-                problems.push(format!(
-                    "voiceGender must be male, female or neutral (got {g:?})"
-                ));
-            }
-        }
-        if let Some(d) = new.max_duration_seconds {
-            if !(120..=10_800).contains(&d) {
-                problems.push(format!("maxDurationSeconds must be 120..=10800 (got {d})"));
-            }
-        }
+        let voice_gender = non_blank(new.voice_gender.clone()).map(|g| g.to_lowercase());
         let questions: Vec<String> = new
             .questions
             .iter()
             .map(|q| q.trim().to_string())
             .filter(|q| !q.is_empty())
             .collect();
+        let problems = validate(&new, &candidate_name, &job_title, &voice_gender, &questions);
         if !problems.is_empty() {
-            return Err(BackendError::InvalidInput(problems.join("; ")));
+            return Err(BackendError::InvalidFields(problems));
         }
         let questions_json = serde_json::to_string(&questions)?;
         let now = ms_to_sql(self.now_ms());
@@ -122,6 +193,10 @@ impl Store {
                 ],
             )?;
             if inserted == 1 {
+                drop(conn);
+                if new.record_audio {
+                    self.set_record_audio(&id, true)?;
+                }
                 return Ok(id);
             }
         }
@@ -135,10 +210,13 @@ impl Store {
         let row = self
             .conn()
             .query_row(
-                "SELECT id, candidate_name, candidate_email, candidate_phone, job_title,
-                        job_description, questions_json, language, voice_gender,
-                        max_duration_seconds
-                 FROM applications WHERE id = ?1",
+                "SELECT a.id, a.candidate_name, a.candidate_email, a.candidate_phone,
+                        a.job_title, a.job_description, a.questions_json, a.language,
+                        a.voice_gender, a.max_duration_seconds,
+                        COALESCE(s.record_audio, 0)
+                 FROM applications a
+                 LEFT JOIN application_settings s ON s.application_id = a.id
+                 WHERE a.id = ?1",
                 params![id],
                 |r| {
                     Ok((
@@ -153,6 +231,7 @@ impl Store {
                             language: r.get(7)?,
                             voice_gender: r.get(8)?,
                             max_duration_seconds: r.get(9)?,
+                            record_audio: r.get(10)?,
                         },
                         r.get::<_, String>(6)?,
                     ))

@@ -1,13 +1,16 @@
 //! [`Store`]: the SQLite database (one connection behind a mutex; statements are short, so
 //! they run inline on the async runtime) and its schema. The tables live in one submodule
-//! each: applications, interview results, rooms + password attempts, webhook events.
+//! each: applications, interview results, rooms + password attempts, webhook events, and the
+//! console's (settings, joins, recordings).
 
 mod applications;
+mod console;
 mod events;
 mod results;
 mod rooms;
 
 pub use applications::{ApplicationRecord, NewApplication};
+pub use console::{ApplicationState, ApplicationSummary, RecordingRecord};
 pub use events::WebhookEventRecord;
 pub(crate) use results::ResultToSave;
 pub use results::{ResultRow, StoredResult};
@@ -111,6 +114,7 @@ impl Store {
         }
         conn.execute_batch("PRAGMA foreign_keys = ON;")?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(console::CONSOLE_SCHEMA)?;
         Ok(Store {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),

@@ -35,7 +35,7 @@ const UNAVAILABLE: &str =
     "The interview service is not available right now. Please try again in a few minutes.";
 
 /// `POST /api/interview/{applicationId}/token` `{"password": "123456"}` ->
-/// `{"url", "token", "roomName", "candidateName", "jobTitle"}`, or an error
+/// `{"url", "token", "roomName", "candidateName", "jobTitle", "recording"}`, or an error
 /// `{"error": code, "message": text for the candidate}`: 400 `invalid_code`, 401
 /// `wrong_password`, 410 `expired`, 429 `locked` (with Retry-After), 503 `unavailable`.
 pub(crate) async fn token(
@@ -61,12 +61,14 @@ pub(crate) async fn token(
     match web.rooms.room_token(&application_id, password).await {
         Ok(t) => {
             tracing::info!(application = %application_id, room = %t.room_name, "candidate page: room token issued");
+            let recording = web.store.record_audio(&application_id).unwrap_or(false);
             let mut res = Json(json!({
                 "url": t.url,
                 "token": t.token,
                 "roomName": t.room_name,
                 "candidateName": t.candidate_name,
                 "jobTitle": t.job_title,
+                "recording": recording,
             }))
             .into_response();
             res.headers_mut()

@@ -7,45 +7,78 @@
 
 mod assets;
 mod candidate;
+mod console;
+mod recordings;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 
+use crate::auth::Auth;
 use crate::rooms::Rooms;
+use crate::store::Store;
 
 /// What the page routes need.
 pub(crate) struct Web {
     pub rooms: Arc<Rooms>,
+    pub store: Store,
+    pub auth: Arc<Auth>,
     pub files: assets::Files,
     /// Seconds a locked interview stays locked (the password attempt window).
     pub lock_secs: u64,
+    pub recordings_dir: PathBuf,
 }
 
+pub(crate) struct WebOptions {
+    pub rooms: Arc<Rooms>,
+    pub store: Store,
+    pub auth: Arc<Auth>,
+    pub web_root: PathBuf,
+    pub livekit_url: Option<String>,
+    pub lock_secs: u64,
+    pub recordings_dir: PathBuf,
+}
+
+/// Largest recording upload (about 7 hours of the agent's Ogg/Opus).
+const MAX_RECORDING_BYTES: usize = 200 << 20;
+
 /// The page routes, with their security headers.
-pub(crate) fn router(
-    rooms: Arc<Rooms>,
-    web_root: PathBuf,
-    livekit_url: Option<&str>,
-    lock_secs: u64,
-) -> Router {
+pub(crate) fn router(o: WebOptions) -> Router {
+    let headers = Arc::new(SecurityHeaders::new(o.livekit_url.as_deref()));
     let web = Arc::new(Web {
-        rooms,
-        files: assets::Files::new(web_root),
-        lock_secs,
+        rooms: o.rooms,
+        store: o.store,
+        auth: o.auth,
+        files: assets::Files::new(o.web_root),
+        lock_secs: o.lock_secs,
+        recordings_dir: o.recordings_dir,
     });
-    let headers = Arc::new(SecurityHeaders::new(livekit_url));
     Router::new()
         .route("/interview/{application_id}", get(candidate::page))
         .route(
             "/api/interview/{application_id}/token",
             post(candidate::token),
+        )
+        .route("/console", get(console::list_page))
+        .route(
+            "/console/applications/{application_id}",
+            get(console::application_page),
+        )
+        .route(
+            "/console/login",
+            get(console::login_page).post(console::sign_in),
+        )
+        .route("/console/logout", post(console::sign_out))
+        .route("/console/recordings/{key}", get(recordings::download))
+        .route(
+            "/api/recordings/{key}",
+            put(recordings::upload).layer(DefaultBodyLimit::max(MAX_RECORDING_BYTES)),
         )
         .route("/static/{*path}", get(assets::serve))
         .with_state(web)

@@ -12,6 +12,17 @@ use serde_json::{json, Value};
 pub const APPLICATION_QUERY: &str = include_str!("../../../../graphql/application.graphql");
 pub const SAVE_RESULT_MUTATION: &str = include_str!("../../../../graphql/save_result.graphql");
 
+/// The API token the test backends are started with (see [`options`]).
+pub const TOKEN: &str = "test-api-token";
+
+/// Backend options for tests: the API token set (operator fields need it), the rest default.
+pub fn options() -> hiring_backend::BackendOptions {
+    hiring_backend::BackendOptions {
+        api_token: Some(TOKEN.into()),
+        ..Default::default()
+    }
+}
+
 pub fn client() -> reqwest::Client {
     hiring_backend::http_client_builder()
         .expect("TLS config")
@@ -43,7 +54,14 @@ pub async fn post_gql(
 /// A GraphQL request that must succeed at the HTTP level; returns the body
 /// (`data` and maybe `errors`).
 pub async fn gql(backend: &RunningBackend, query: &str, variables: Value) -> Value {
-    let (status, body) = post_gql(&client(), &backend.graphql_url(), None, query, variables).await;
+    let (status, body) = post_gql(
+        &client(),
+        &backend.graphql_url(),
+        Some(TOKEN),
+        query,
+        variables,
+    )
+    .await;
     assert_eq!(status, 200, "body: {body}");
     body
 }
@@ -80,6 +98,7 @@ pub fn demo_application() -> NewApplication {
         language: "en".into(),
         voice_gender: Some("female".into()),
         max_duration_seconds: Some(900),
+        record_audio: false,
     }
 }
 
