@@ -159,6 +159,14 @@ impl Hiring {
         self.new_room(&application).await
     }
 
+    /// The next invitation the notifier sent (the console's "Invite" sends one too).
+    pub async fn next_invitation(&mut self) -> RoomNotification {
+        tokio::time::timeout(Duration::from_secs(10), self.notes.recv())
+            .await
+            .expect("an invitation is sent")
+            .expect("notifier")
+    }
+
     /// A new room (and password) for an existing application.
     pub async fn new_room(&mut self, application: &str) -> Invitation {
         let data = self
@@ -171,10 +179,7 @@ impl Hiring {
             .as_str()
             .expect("room")
             .to_string();
-        let n = tokio::time::timeout(Duration::from_secs(10), self.notes.recv())
-            .await
-            .expect("the invitation is sent")
-            .expect("notifier");
+        let n = self.next_invitation().await;
         assert_eq!(n.room_name, room);
         Invitation {
             application: application.to_string(),

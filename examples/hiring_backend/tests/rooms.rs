@@ -195,6 +195,48 @@ async fn new_room_is_numbered_and_invalidates_the_old_password() {
 }
 
 #[tokio::test]
+async fn sending_again_keeps_the_room_and_replaces_the_password() {
+    let mut f = Fixture::new(true, |_| {}).await;
+    let (room, first) = f.create_room().await;
+    let data = gql_ok(
+        &f.backend,
+        "mutation($id: ID!) { resendInvitation(applicationId: $id) { roomName link password expiresAt } }",
+        json!({ "id": f.app }),
+    )
+    .await;
+    let inv = &data["resendInvitation"];
+    let n = tokio::time::timeout(Duration::from_secs(10), f.passwords.recv())
+        .await
+        .expect("sent again")
+        .expect("notifier open");
+    assert_eq!(
+        (n.room_name.as_str(), inv["roomName"].as_str()),
+        (room.as_str(), Some(room.as_str()))
+    );
+    assert_eq!(inv["password"].as_str(), Some(n.password.as_str()));
+    assert_eq!(inv["link"].as_str(), Some(n.link.as_str()));
+    assert!(
+        n.link.ends_with(&format!("/interview/{}", f.app)),
+        "{}",
+        n.link
+    );
+    assert!(
+        n.link.starts_with(&f.backend.url()),
+        "{} served by {}",
+        n.link,
+        f.backend.url()
+    );
+    if n.password != first {
+        let (msg, _) = f.token_err(&first).await;
+        assert_eq!(msg, "wrong password");
+    }
+    assert_eq!(f.token(&n.password).await["roomName"], json!(room));
+    // Still one room and one dispatch: the waiting agent stays.
+    assert_eq!(f.livekit.as_ref().unwrap().jobs().len(), 1);
+    f.shutdown().await;
+}
+
+#[tokio::test]
 async fn wrong_and_expired_passwords() {
     let mut f = Fixture::new(true, |o| o.password_ttl = Duration::from_secs(15 * 60)).await;
     let (_, password) = f.create_room().await;

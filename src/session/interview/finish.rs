@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use super::brain::lock;
 use super::live::{log_score, Live, Outcome};
-use crate::interview::spool::now_ms;
 use crate::interview::{
     deliver_key, save_with_retry, summarize, EndReason, InterviewMeta, InterviewResult, SpoolRecord,
 };
@@ -16,7 +15,13 @@ use crate::session::SessionError;
 use crate::telemetry::{interview_metrics, InterviewMetrics};
 
 impl Live<'_> {
-    pub(super) async fn finish(mut self, outcome: Outcome) -> Result<(), SessionError> {
+    /// `ended_at_ms`: when the conversation ended (the result's duration stops there, not
+    /// after the scores and the summary).
+    pub(super) async fn finish(
+        mut self,
+        outcome: Outcome,
+        ended_at_ms: u64,
+    ) -> Result<(), SessionError> {
         let end_reason = match &outcome {
             Outcome::Ended(r) => *r,
             Outcome::RoomLost(why) => {
@@ -35,17 +40,15 @@ impl Live<'_> {
             application_id: self.app.id.clone(),
             room: self.room.name().to_string(),
             started_at_unix_ms: started,
-            duration: Duration::from_millis(now_ms().saturating_sub(started)),
+            duration: Duration::from_millis(ended_at_ms.saturating_sub(started)),
             language: self.app.job.language(),
             end_reason: Some(end_reason),
         };
-        let mut result = InterviewResult::new(
-            meta,
-            questions_asked,
-            outcomes,
-            summary,
-            self.recorder.transcript().to_vec(),
-        );
+        // Lines are timed from their start, so a barge-in may precede the end of the line it
+        // interrupted: order by start (stable for equal times).
+        let mut transcript = self.recorder.transcript().to_vec();
+        transcript.sort_by_key(|t| t.offset_ms);
+        let mut result = InterviewResult::new(meta, questions_asked, outcomes, summary, transcript);
         result.models = Some(self.runner.options.models.clone());
         tracing::info!(
             key = %result.idempotency_key,

@@ -12,6 +12,7 @@ use super::brain::{lock, FlowEffect, SharedFlow};
 use super::observers::{ObserverEvent, Observers};
 use super::record::Recorder;
 use super::InterviewRunner;
+use crate::interview::spool::now_ms;
 use crate::interview::{score_outcome, Action, Application, EndReason, Input, SayKind, Speaker};
 use crate::pipeline::{AgentSpeech, AgentState, PipelineEvent, PipelineHandle};
 use crate::room::{Room, RoomEvent};
@@ -41,6 +42,15 @@ pub(super) struct Live<'a> {
     pub(super) agent_busy: bool,
     pub(super) agent_track: String,
     pub(super) observers: Observers,
+    /// When the line being said began (unix ms), so the transcript times lines from their
+    /// start: the agent's first audio of its line, the candidate's speech onset.
+    pub(super) line_starts: LineStarts,
+}
+
+#[derive(Default)]
+pub(super) struct LineStarts {
+    agent: Option<u64>,
+    candidate: Option<u64>,
 }
 
 fn now() -> std::time::Instant {
@@ -142,11 +152,19 @@ impl Live<'_> {
 
     async fn on_pipeline(&mut self, ev: &PipelineEvent) {
         match ev {
-            PipelineEvent::UserSpeechStarted { .. } => {
+            PipelineEvent::UserSpeechStarted { at } => {
+                let ago = tokio::time::Instant::now().saturating_duration_since(*at);
+                let at_ms = now_ms().saturating_sub(ago.as_millis() as u64);
+                self.line_starts.candidate.get_or_insert(at_ms);
                 let a = lock(&self.flow).handle(Input::CandidateSpeechStarted { at: now() }, now());
                 self.execute(a).await;
             }
             PipelineEvent::StateChanged(state) if *state != AgentState::Listening => {
+                if *state == AgentState::Speaking {
+                    self.line_starts.agent.get_or_insert(now_ms());
+                    // Sounds while the agent talks are not the start of the next answer.
+                    self.line_starts.candidate = None;
+                }
                 self.agent_busy = true;
             }
             PipelineEvent::StateChanged(AgentState::Listening) => {
@@ -155,14 +173,16 @@ impl Live<'_> {
                 self.execute(a).await;
             }
             PipelineEvent::UserTranscript { text, .. } => {
-                self.recorder.said(Speaker::Candidate, text).await;
+                let start = self.line_starts.candidate.take();
+                self.recorder.said(Speaker::Candidate, text, start).await;
             }
             PipelineEvent::AgentTranscript {
                 text,
                 is_final: true,
                 ..
             } => {
-                self.recorder.said(Speaker::Interviewer, text).await;
+                let start = self.line_starts.agent.take();
+                self.recorder.said(Speaker::Interviewer, text, start).await;
             }
             _ => {}
         }

@@ -327,6 +327,7 @@ impl SessionRunner for InterviewRunner {
                     agent_busy: true,
                     agent_track: agent_track.clone(),
                     observers: Observers::from_humans(&lobby.humans),
+                    line_starts: Default::default(),
                 };
                 let outcome = live
                     .interview(
@@ -337,6 +338,7 @@ impl SessionRunner for InterviewRunner {
                         link,
                     )
                     .await;
+                let ended_at_ms = now_ms();
                 // The closing's last transcript events, then leave: the candidate is done;
                 // the summary and the delivery do not need the room.
                 live.drain(&mut pipe_events, &link.track_sid).await;
@@ -362,7 +364,7 @@ impl SessionRunner for InterviewRunner {
                 link.stop();
                 handle.shutdown().await;
                 room.close().await;
-                live.finish(outcome).await
+                live.finish(outcome, ended_at_ms).await
             }
             (Ok(_), _, _) => Err(SessionError::Failed(if cancel.is_cancelled() {
                 "stopped before the candidate joined".into()

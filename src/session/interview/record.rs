@@ -73,12 +73,13 @@ impl Recorder {
         self.started_at_ms
     }
 
-    pub async fn said(&mut self, speaker: Speaker, text: &str) {
+    /// A line said; `started_at_ms` when it began (None: now).
+    pub async fn said(&mut self, speaker: Speaker, text: &str, started_at_ms: Option<u64>) {
         let text = text.trim();
         if text.is_empty() {
             return;
         }
-        let at_ms = now_ms().max(self.started_at_ms);
+        let at_ms = started_at_ms.unwrap_or_else(now_ms).max(self.started_at_ms);
         self.transcript.push(TranscriptEntry {
             speaker,
             text: text.to_string(),

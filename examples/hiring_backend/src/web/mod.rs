@@ -95,7 +95,7 @@ impl SecurityHeaders {
         let connect = livekit_url.map(livekit_origins).unwrap_or_default();
         let csp = format!(
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             media-src 'self' blob: mediastream:; connect-src 'self'{connect}; \
+             media-src 'self' blob: mediastream:; connect-src 'self' blob:{connect}; \
              base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
         );
         SecurityHeaders {

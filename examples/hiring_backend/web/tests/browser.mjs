@@ -138,3 +138,46 @@ export async function enterCode(page, code) {
     { timeout: 15_000, polling: 50 },
   ).then((h) => h.jsonValue());
 }
+
+/**
+ * Take the interview on a candidate page that joined muted: each time the interviewer has
+ * finished speaking and listens, unmute, let the fake microphone talk for `talkMs`, mute
+ * again; until the end screen. Returns the number of answers given.
+ */
+export async function answerUntilTheEnd(page, { talkMs, maxSeconds, onAnswer }) {
+  const deadline = Date.now() + maxSeconds * 1000;
+  let answers = 0;
+  while (Date.now() < deadline) {
+    const ready = await until(page, 'the interviewer to listen', () => {
+      const d = window.interviewDiagnostics;
+      if (d.ended) return 'ended';
+      const last = d.samples.slice(-20);
+      const quiet = last.length === 20 && last.every((x) => x[1] < -50);
+      return d.state === 'listening' && quiet ? 'listening' : null;
+    }, null, Math.max(1000, deadline - Date.now()));
+    if (ready === 'ended') break;
+    await page.click('#mute');
+    await sleep(talkMs);
+    await page.click('#mute');
+    answers += 1;
+    await until(page, 'the interviewer to react to the answer', () => {
+      const d = window.interviewDiagnostics;
+      return d.ended || d.state === 'thinking' || d.state === 'speaking' ? (d.state ?? 'ended') : null;
+    }, null, 30_000);
+    if (onAnswer) await onAnswer(answers);
+  }
+  await until(page, 'the end screen', () => !document.getElementById('step-end').hidden, null, 60_000);
+  return answers;
+}
+
+/** Open the candidate page, enter the code, allow the microphone, join muted. */
+export async function joinAsCandidate(page, link, code) {
+  await page.goto(link);
+  const entered = await enterCode(page, code);
+  if (!entered.ok) throw new Error(`the right code was refused: ${entered.error}`);
+  await page.click('#mic-allow');
+  await until(page, 'the microphone', () => !document.getElementById('join').disabled);
+  await page.click('#join-muted');
+  await page.click('#join');
+  await until(page, 'the greeting', () => window.interviewDiagnostics.firstAgentAudioAt != null, null, 30_000);
+}

@@ -4,7 +4,7 @@
 // mute again; until the interviewer ends the call and the end screen shows.
 // Config (env SCENARIO, JSON): {link, code, micWav, talkMs, maxSeconds}.
 
-import { Scenario, diagnostics, enterCode, launch, sleep, until } from './browser.mjs';
+import { Scenario, answerUntilTheEnd, diagnostics, enterCode, launch, sleep, until } from './browser.mjs';
 
 const cfg = JSON.parse(process.env.SCENARIO);
 const s = new Scenario('candidate-interview');
@@ -34,32 +34,13 @@ await s.run(async () => {
   await sleep(1500);
   await s.shot(page, 'call-greeting');
 
-  const deadline = Date.now() + cfg.maxSeconds * 1000;
-  s.report.answers = 0;
-  while (Date.now() < deadline) {
-    // The interviewer is done speaking and listens (or the call ended).
-    const ready = await until(page, 'the interviewer to listen', () => {
-      const d = window.interviewDiagnostics;
-      if (d.ended) return 'ended';
-      const quietFor = d.samples.slice(-20);
-      const quiet = quietFor.length === 20 && quietFor.every((x) => x[1] < -50);
-      return d.state === 'listening' && quiet ? 'listening' : null;
-    }, null, Math.max(1000, deadline - Date.now()));
-    if (ready === 'ended') break;
-    await page.click('#mute'); // unmute: answer
-    await sleep(cfg.talkMs);
-    await page.click('#mute'); // mute again
-    s.report.answers += 1;
-    if (s.report.answers === 1) await s.shot(page, 'call-answered');
-    const reacted = await until(page, 'the interviewer to react to the answer', () => {
-      const d = window.interviewDiagnostics;
-      return d.ended || d.state === 'thinking' || d.state === 'speaking' ? d.state ?? 'ended' : null;
-    }, null, 30_000);
-    if (reacted === 'speaking' && s.report.answers === 1) {
-      await sleep(800);
-      await s.shot(page, 'call-speaking');
-    }
-  }
+  s.report.answers = await answerUntilTheEnd(page, {
+    talkMs: cfg.talkMs,
+    maxSeconds: cfg.maxSeconds,
+    onAnswer: async (n) => {
+      if (n === 1) await s.shot(page, 'call-answered');
+    },
+  });
   await until(page, 'the end screen', () => !document.getElementById('step-end').hidden, null, 60_000);
   await s.shot(page, 'end-screen');
   const d = await diagnostics(page);

@@ -98,7 +98,11 @@ export class Call {
       .on(RoomEvent.Reconnecting, () => this.connection('Connection lost, reconnecting…'))
       .on(RoomEvent.SignalReconnecting, () => this.connection('Connection lost, reconnecting…'))
       .on(RoomEvent.Reconnected, () => this.connection('Connected'))
-      .on(RoomEvent.Disconnected, (reason) => this.finish(endReason(reason)));
+      .on(RoomEvent.Disconnected, (reason) => this.finish(endReason(reason)))
+      // Diagnostics: which data topics reached this page (evaluations must never).
+      .on(RoomEvent.DataReceived, (_payload, _p, _kind, topic) => {
+        this.diag.dataTopics[topic ?? ''] = (this.diag.dataTopics[topic ?? ''] ?? 0) + 1;
+      });
     await room.connect(this.grant.url, this.grant.token, { rtcConfig: { iceServers: [] } });
     this.diag.connectedAt = performance.now();
     this.connection('Connected');

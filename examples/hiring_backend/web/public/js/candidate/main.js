@@ -24,6 +24,7 @@ const diagnostics = {
   captions: [],
   muted: false,
   observers: 0,
+  dataTopics: {},
   connection: null,
   ended: null,
 };

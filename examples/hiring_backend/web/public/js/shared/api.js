@@ -22,10 +22,12 @@ export async function postJson(url, body) {
     throw new ApiError(0, 'network', 'We could not reach the server. Check your connection and try again.');
   }
   let data = {};
-  try {
-    data = await res.json();
-  } catch {
-    // not JSON: handled below
+  if (res.status !== 204) {
+    try {
+      data = await res.json();
+    } catch {
+      // not JSON: handled below
+    }
   }
   if (!res.ok) {
     throw new ApiError(res.status, data.error ?? 'http', data.message ?? `The server answered ${res.status}.`);
