@@ -13,7 +13,15 @@ use common::browser::{
     looped_speech_wav, Hiring, Said, Scenario, ONE_AT_A_TIME, OPERATOR_PASSWORD,
 };
 use common::local_ai::LocalAi;
-use common::TempDir;
+use common::{PyPeer, TempDir};
+use hiring_backend::NewApplication;
+use interview_agent::backend::{BackendClient, BackendOptions as ClientOptions};
+use interview_agent::interview::{Spool, VoiceConfig};
+use interview_agent::pipeline::PipelineOptions;
+use interview_agent::providers::fake::{FakeLlm, FakeStt, FakeTts};
+use interview_agent::providers::{ProviderError, Tts, TtsFactory};
+use interview_agent::room::RoomOptions;
+use interview_agent::session::{InterviewOptions, InterviewRunner};
 use serde_json::{json, Value};
 
 /// Equal JSON, numbers compared by value (10 and 10.0 are the same score).
@@ -269,6 +277,123 @@ async fn the_console_invites_watches_live_and_shows_the_scorecard_with_the_recor
             .is_some_and(|e| e.is_empty()),
         "{}",
         report["pageErrors"]
+    );
+    sc.passed();
+    hiring.shutdown().await;
+}
+
+/// FAKE: every voice is the same fake TTS (a tone, at real-time pace).
+struct FakeVoices(Arc<FakeTts>);
+
+impl TtsFactory for FakeVoices {
+    fn with_voice(&self, _voice: &str) -> Result<Arc<dyn Tts>, ProviderError> {
+        Ok(self.0.clone())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hiring_team_ends_an_interview_early_and_it_is_saved_as_terminated() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dir = TempDir::new("browser-console-end");
+    let mut hiring = Hiring::start(None).await;
+    let client = Arc::new(
+        BackendClient::new(ClientOptions {
+            url: hiring.backend.graphql_url(),
+            token: Some(interview_agent::config::Secret::new(common::API_TOKEN)),
+            ..ClientOptions::default()
+        })
+        .expect("client"),
+    );
+    let runner = InterviewRunner {
+        room_options: RoomOptions::default(),
+        pipeline: PipelineOptions::default(),
+        stt: Arc::new(FakeStt::new()),
+        llm: Arc::new(FakeLlm::new()),
+        tts: Arc::new(FakeVoices(Arc::new(
+            FakeTts::new()
+                .with_ms_per_char(20)
+                .with_frame_interval(Duration::from_millis(20)),
+        ))),
+        applications: client.clone(),
+        sink: client,
+        spool: Spool::open(&dir.0.join("spool")).expect("spool"),
+        voices: VoiceConfig::default(),
+        options: InterviewOptions {
+            llm_phrasing: false,
+            llm_judge: false,
+            silence_timeout: Duration::from_secs(120),
+            ..InterviewOptions::default()
+        },
+    };
+    hiring.start_worker_with(Arc::new(runner)).await;
+    let inv = hiring
+        .invite(NewApplication {
+            candidate_name: "Eli Early".into(),
+            job_title: "Data Engineer".into(),
+            questions: vec![
+                "Which pipeline are you proudest of?".into(),
+                "How do you test it?".into(),
+            ],
+            language: "en".into(),
+            max_duration_seconds: Some(600),
+            ..NewApplication::default()
+        })
+        .await;
+    hiring.wait_for_agent(&inv.room).await;
+    // The candidate: a Python SDK peer with a live but silent microphone.
+    let mic = dir.0.join("silence.wav");
+    common::silent_wav(&mic);
+    let mic = mic.to_string_lossy().to_string();
+    let peer = PyPeer::spawn(
+        &hiring.env,
+        &inv.room,
+        &format!("candidate-{}", inv.application),
+        &["--publish-wav", &mic, "--listen-seconds", "30"],
+    )
+    .await;
+
+    let mut sc = Scenario::start(
+        "console_end.mjs",
+        "console-end",
+        json!({
+            "base": hiring.backend.url(),
+            "password": OPERATOR_PASSWORD,
+            "applicationPath": format!("/console/applications/{}", inv.application),
+        }),
+    );
+    let report = sc.report(Duration::from_secs(180)).await;
+    assert_eq!(report["confirmOpen"], true);
+    let r = final_result(&hiring, &inv.application).await;
+    assert_eq!(r["endReason"], "terminated", "{r}");
+    assert_eq!(r["partial"], false);
+    let last = r["transcript"]
+        .as_array()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(last["speaker"], "INTERVIEWER");
+    assert!(
+        last["text"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("We need to end the interview here."),
+        "the polite close: {last}"
+    );
+    assert!(
+        report["scorecard"]
+            .as_str()
+            .unwrap_or("")
+            .contains("terminated"),
+        "{}",
+        report["scorecard"]
+    );
+    // The candidate heard the close and never got an evaluation.
+    let heard = peer.finish().await;
+    let data = heard["data"].as_array().cloned().unwrap_or_default();
+    assert!(
+        data.iter().all(|d| d["topic"] != "interview.evaluation"),
+        "{data:?}"
     );
     sc.passed();
     hiring.shutdown().await;

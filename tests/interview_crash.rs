@@ -1,6 +1,7 @@
 //! "Results are never lost", end to end with the real binary: the agent is killed with SIGKILL
 //! in the middle of an interview (after the candidate's first answer was transcribed); the
-//! restarted worker delivers the partial transcript from its spool exactly once, and a later
+//! restarted worker delivers the partial transcript from its spool exactly once, with the
+//! partial audio recording (the complete Ogg pages written before the kill), and a later
 //! `interview-agent deliver` finds nothing left to send.
 //!
 //! Everything is real: the LiveKit test server, the example hiring backend (GraphQL, room
@@ -37,6 +38,7 @@ async fn gql(backend: &RunningBackend, query: &str, variables: Value) -> Value {
         .expect("HTTP client");
     let res = client
         .post(backend.graphql_url())
+        .bearer_auth(common::API_TOKEN)
         .json(&json!({ "query": query, "variables": variables }))
         .send()
         .await
@@ -64,7 +66,7 @@ fn agent_command(
         .env("INTERVIEW_BACKEND_URL", backend.graphql_url())
         .env("OPENAI_BASE_URL", format!("{}/v1", ai.url))
         .env_remove("OPENAI_API_KEY")
-        .env_remove("INTERVIEW_BACKEND_TOKEN")
+        .env("INTERVIEW_BACKEND_TOKEN", common::API_TOKEN)
         .env_remove("LIVEKIT_AGENT_NAME")
         .env(
             "RUST_LOG",
@@ -226,6 +228,7 @@ async fn a_killed_agent_delivers_the_partial_transcript_once_after_restart() {
             ],
             language: "en".into(),
             max_duration_seconds: Some(600),
+            record_audio: true,
             ..Default::default()
         })
         .expect("create the application");
@@ -363,6 +366,38 @@ async fn a_killed_agent_delivers_the_partial_transcript_once_after_restart() {
             .any(|t| t.contains("experience") || t.contains("distributed")),
         "the candidate's answer: {transcript:?}"
     );
+
+    // Two questions were asked before the kill? Whatever was asked is counted.
+    let asked = spool_records(&spool)
+        .iter()
+        .filter(|r| r["type"] == "asked")
+        .count();
+    assert!(asked >= 1);
+    assert_eq!(r["questionsAsked"], json!(asked), "{r}");
+
+    // The partial recording: the audio up to the kill, delivered with the result.
+    let recording = spool.join(format!("{key}.ogg"));
+    assert!(
+        recording.exists(),
+        "the recording was written next to the spool"
+    );
+    let recs = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let r = store.recordings(&app).expect("recordings");
+            if !r.is_empty() {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    })
+    .await
+    .expect("the partial recording was delivered");
+    assert_eq!(recs.len(), 1);
+    assert!(recs[0].partial, "{:?}", recs[0]);
+    assert_eq!(recs[0].idempotency_key, key);
+    // It holds the interview until the candidate's answer: at least the greeting and question.
+    assert!(recs[0].duration_ms >= 10_000, "{:?}", recs[0]);
+    assert!(recs[0].bytes > 4_000, "{:?}", recs[0]);
 
     // The worker marked it delivered: the file now ends with a `delivered` record.
     let marked = tokio::time::timeout(Duration::from_secs(10), async {

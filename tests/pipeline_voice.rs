@@ -24,10 +24,18 @@ fn metrics(events: &[(tokio::time::Instant, PipelineEvent)]) -> Vec<TurnMetrics>
         .collect()
 }
 
+/// Without speculation, as the baseline: everything starts at the end of the turn.
+fn no_speculation() -> PipelineOptions {
+    PipelineOptions {
+        speculate_after: None,
+        ..PipelineOptions::default()
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn one_turn_makes_one_stt_call_then_llm_then_tts_then_audio() {
     let mut h = Harness::start(
-        PipelineOptions::default(),
+        no_speculation(),
         FakeStt::new()
             .with_latency(ms(100))
             .with_default_reply("I built a payment system in Rust."),
@@ -146,7 +154,7 @@ async fn one_turn_makes_one_stt_call_then_llm_then_tts_then_audio() {
 #[tokio::test(start_paused = true)]
 async fn two_utterances_300ms_apart_are_one_turn() {
     let mut h = Harness::start(
-        PipelineOptions::default(),
+        no_speculation(),
         FakeStt::new(),
         FakeLlm::new(),
         FakeTts::new(),

@@ -35,7 +35,18 @@ impl OpusEncoder {
                 rate: frame.sample_rate.0,
             });
         }
-        let n = self.inner.encode(&frame.samples, &mut self.out)?;
+        self.encode_pcm(&frame.samples)
+    }
+
+    /// Encode one 20 ms frame of 48 kHz samples (960) from any slice (no frame to build).
+    pub fn encode_pcm(&mut self, samples: &[i16]) -> Result<Vec<u8>, OpusError> {
+        if samples.len() != SAMPLES_PER_FRAME_48K {
+            return Err(OpusError::FrameShape {
+                got: samples.len(),
+                rate: 48_000,
+            });
+        }
+        let n = self.inner.encode(samples, &mut self.out)?;
         Ok(self.out[..n].to_vec())
     }
 }

@@ -79,12 +79,22 @@ impl InterviewBrain {
     /// The request for the interviewer's next spoken turn after `user_text`, given the
     /// conversation so far (`history`: what was actually said, oldest first).
     pub fn request(&self, history: &[ChatMessage], user_text: &str) -> LlmRequest {
+        self.request_with(history, user_text, self.current_directive())
+    }
+
+    /// [`InterviewBrain::request`] with this directive instead of the one set.
+    pub fn request_with(
+        &self,
+        history: &[ChatMessage],
+        user_text: &str,
+        directive: Option<String>,
+    ) -> LlmRequest {
         let start = history.len().saturating_sub(self.max_history);
         let mut messages = Vec::with_capacity(history.len() - start + 3);
         messages.push(ChatMessage::system(self.system_prompt.clone()));
         messages.extend_from_slice(&history[start..]);
         messages.push(ChatMessage::user(user_text));
-        let directive = self.current_directive().unwrap_or_else(|| {
+        let directive = directive.unwrap_or_else(|| {
             "Your next turn: briefly acknowledge the candidate and tell them the next question \
              is coming; ask nothing new yourself."
                 .into()

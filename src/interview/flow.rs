@@ -170,8 +170,9 @@ struct Current {
     follow_ups: u32,
 }
 
-/// The interview conversation. See the module docs for the rules.
-#[derive(Debug)]
+/// The interview conversation. See the module docs for the rules. Cloned to decide a turn
+/// ahead (a speculative reply) without touching the real state.
+#[derive(Debug, Clone)]
 pub struct Flow {
     config: FlowConfig,
     plan: QuestionPlan,
@@ -188,6 +189,9 @@ pub struct Flow {
     asked: usize,
     answered: usize,
     transcript: Vec<TranscriptEntry>,
+    /// Counts decisions (turns, verdicts, timers that acted, start, end), not timer
+    /// bookkeeping: a decision made on a clone still fits while this is unchanged.
+    revision: u64,
 }
 
 impl Flow {
@@ -213,7 +217,13 @@ impl Flow {
             asked: 0,
             answered: 0,
             transcript: Vec::new(),
+            revision: 0,
         }
+    }
+
+    /// See the `revision` field: changes with every decision the flow makes.
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 
     /// The greeting [`Flow::start`] will say (known before the candidate arrives, so it can be
@@ -228,6 +238,7 @@ impl Flow {
             return Vec::new();
         }
         self.started_at = Some(now);
+        self.revision += 1;
         let mut out = Vec::new();
         let greeting = self.greeting();
         self.say(&mut out, now, greeting, SayKind::Greeting);
@@ -237,6 +248,9 @@ impl Flow {
 
     pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Action> {
         let mut out = Vec::new();
+        if matches!(input, Input::CandidateTurn { .. } | Input::Judgement(_)) {
+            self.revision += 1;
+        }
         if matches!(self.phase, Phase::NotStarted | Phase::Ended(_)) {
             if let Input::CandidateTurn { text, at } = input {
                 self.record(Speaker::Candidate, &text, at);
@@ -268,6 +282,14 @@ impl Flow {
 
     /// Timers: hard stop, judge timeout, silence.
     pub fn poll(&mut self, now: Instant) -> Vec<Action> {
+        let out = self.poll_timers(now);
+        if !out.is_empty() {
+            self.revision += 1;
+        }
+        out
+    }
+
+    fn poll_timers(&mut self, now: Instant) -> Vec<Action> {
         let mut out = Vec::new();
         if matches!(self.phase, Phase::NotStarted | Phase::Ended(_)) {
             return out;
@@ -310,6 +332,7 @@ impl Flow {
     /// The hiring team ends the interview early: the question in progress is scored with what
     /// was said, and the candidate hears a polite closing (end reason `terminated`).
     pub fn end_early(&mut self, now: Instant) -> Vec<Action> {
+        self.revision += 1;
         let mut out = Vec::new();
         if self.is_ended() || self.phase == Phase::NotStarted {
             return self.abort(EndReason::Terminated);
@@ -320,6 +343,7 @@ impl Flow {
     }
 
     pub fn abort(&mut self, reason: EndReason) -> Vec<Action> {
+        self.revision += 1;
         let mut out = Vec::new();
         if self.is_ended() {
             return out;
@@ -352,6 +376,25 @@ impl Flow {
             Phase::Ended(r) => Some(r),
             _ => None,
         }
+    }
+
+    /// What the interviewer will most likely say after the current answer (the next planned
+    /// question, or the closing after the last), so its audio can be prepared while the
+    /// candidate answers. A guess: a thin answer gets a follow-up instead. Before the start
+    /// it is the line after the first answer (the greeting asks the first question).
+    pub fn likely_next_line(&self) -> Option<String> {
+        let next = match (&self.current, &self.phase) {
+            (Some(c), _) => c.index + 1,
+            (None, Phase::NotStarted) => 1,
+            (None, _) => return None,
+        };
+        if matches!(self.phase, Phase::Ended(_)) {
+            return None;
+        }
+        Some(match self.plan.questions.get(next) {
+            Some(q) => q.clone(),
+            None => self.lines.closing(&self.candidate_name),
+        })
     }
 
     /// Main questions asked so far.

@@ -429,3 +429,24 @@ fn the_hiring_team_ends_early_politely_and_what_was_said_is_scored() {
     // Only once.
     assert!(f.end_early(t0 + secs(23)).is_empty());
 }
+
+#[test]
+fn the_likely_next_line_follows_the_plan_and_ends_with_the_closing() {
+    let t0 = Instant::now();
+    let mut f = flow(2, FlowConfig::new(secs(30 * 60)));
+    // Before the start: the line after the first answer.
+    assert_eq!(f.likely_next_line().as_deref(), Some("Question number 2?"));
+    f.start(t0);
+    assert_eq!(f.likely_next_line().as_deref(), Some("Question number 2?"));
+    f.handle(turn(LONG, t0 + secs(30)), t0 + secs(30));
+    let a = f.handle(judged(0, false, None), t0 + secs(31));
+    assert_eq!(kinds(&a), vec![SayKind::Question]);
+    let closing = f
+        .likely_next_line()
+        .expect("a closing after the last question");
+    assert!(closing.contains("Ana"), "{closing}");
+    f.handle(turn(LONG, t0 + secs(60)), t0 + secs(60));
+    let a = f.handle(judged(1, false, None), t0 + secs(61));
+    assert!(kinds(&a).contains(&SayKind::Closing));
+    assert_eq!(f.likely_next_line(), None, "nothing after the end");
+}

@@ -80,6 +80,37 @@ pub trait Brain: Send + Sync {
         None
     }
 
+    /// True when [`Brain::reply`] has no side effects, so a speculative reply may ask it
+    /// before the turn is committed (and throw the answer away). A brain that changes state
+    /// when it hears a turn returns false and decides ahead through [`Brain::reply_ahead`].
+    fn preemptable(&self) -> bool {
+        true
+    }
+
+    /// A speculative reply's decision (the turn is not committed yet): what [`Brain::reply`]
+    /// would answer, WITHOUT changing the brain's state; [`Brain::commit_ahead`] applies it
+    /// when the turn commits with the same text, and it is simply forgotten otherwise.
+    /// `None`: this brain cannot decide ahead; it is asked with `reply` at the commit.
+    /// Default: `reply` for a [`Brain::preemptable`] brain, `None` otherwise.
+    async fn reply_ahead(
+        &self,
+        conversation: &Conversation,
+        user_text: &str,
+    ) -> Option<BrainReply> {
+        if self.preemptable() {
+            Some(self.reply(conversation, user_text).await)
+        } else {
+            None
+        }
+    }
+
+    /// The turn that [`Brain::reply_ahead`] answered was committed with `user_text`: apply
+    /// the decision now. False: it no longer fits (the brain's state moved on meanwhile);
+    /// the pipeline throws the prepared reply away and asks [`Brain::reply`].
+    async fn commit_ahead(&self, _user_text: &str) -> bool {
+        true
+    }
+
     /// Said (through TTS) when a provider is down after retries.
     fn apology(&self) -> String {
         "Sorry, I had a technical problem just now. Could you say that again?".into()

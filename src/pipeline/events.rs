@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::captions::WordTime;
+pub use super::reply::InFlight;
 use crate::providers::ProviderError;
 
 /// The agent's state, as the LiveKit front ends expect it in `lk.agent.state`.
@@ -31,6 +32,27 @@ impl AgentState {
             AgentState::Speaking => "speaking",
         }
     }
+}
+
+/// What happened to a speculative reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpeculationEvent {
+    Started {
+        turn_id: u64,
+    },
+    Committed {
+        turn_id: u64,
+    },
+    /// `in_flight`: the provider requests it had running (cancelled: their HTTP dropped).
+    Cancelled {
+        turn_id: u64,
+        in_flight: InFlight,
+    },
+    /// Committed, but the brain's decision made ahead no longer fitted (its state moved on
+    /// meanwhile): the prepared reply was dropped and the brain asked again.
+    Redecided {
+        turn_id: u64,
+    },
 }
 
 /// Which provider stage failed.
@@ -96,6 +118,9 @@ pub enum PipelineEvent {
         heard: String,
         played: Duration,
     },
+    /// A reply started in a pause of the user's speech (before the end of the turn), was
+    /// used when the turn ended, or was dropped because the user went on.
+    Speculation(SpeculationEvent),
     /// A provider failed after retries. The pipeline goes on listening.
     ProviderFailed {
         stage: Stage,

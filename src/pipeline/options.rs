@@ -32,6 +32,11 @@ pub struct PipelineOptions {
     pub event_queue: usize,
     /// Longest user turn kept for STT; audio beyond it is not recorded.
     pub max_turn_audio: Duration,
+    /// Start the reply speculatively after this much silence in the user's speech, while the
+    /// end of the turn is still being decided: STT at once (and the LLM and TTS too when the
+    /// brain allows), nothing played until the turn ends; dropped (requests cancelled) if the
+    /// user goes on. None: replies start at the end of the turn.
+    pub speculate_after: Option<Duration>,
 }
 
 impl Default for PipelineOptions {
@@ -50,6 +55,7 @@ impl Default for PipelineOptions {
             output_queue_frames: 2,
             event_queue: 256,
             max_turn_audio: Duration::from_secs(60),
+            speculate_after: Some(Duration::from_millis(200)),
         }
     }
 }

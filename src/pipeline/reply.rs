@@ -12,11 +12,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use futures::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::brain::{Brain, BrainReply, Conversation};
-use super::events::{EventSink, PipelineEvent, Stage};
+use super::events::{EventSink, PipelineEvent, SpeculationEvent, Stage};
 use super::options::PipelineOptions;
 use super::playout::{run_playout, PlayItem, PlayoutNote};
 use super::sentences::SentenceSplitter;
@@ -46,6 +46,29 @@ pub(crate) enum ReplyJob {
     },
 }
 
+/// Opens (true) when a speculative reply's turn is committed.
+pub(crate) type Gate = watch::Receiver<bool>;
+
+/// Wait for the gate (at once without one). A gate whose sender is gone stays shut: the
+/// reply is being cancelled.
+async fn gate_open(gate: &Option<Gate>) {
+    let Some(g) = gate else { return };
+    let mut g = g.clone();
+    if g.wait_for(|open| *open).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Which provider calls a reply has in flight (what cancelling it really cancels).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct InFlight {
+    pub stt: bool,
+    pub llm: bool,
+    pub tts: bool,
+    /// The brain was deciding ahead (the interviewer: its follow-up judge, an LLM call).
+    pub brain: bool,
+}
+
 /// Reply task -> main loop.
 #[derive(Debug)]
 pub(crate) enum ReplyMsg {
@@ -71,6 +94,7 @@ pub(crate) struct Timings {
     pub llm_ttft: Option<Duration>,
     pub tts_ttfb: Option<Duration>,
     pub first_audio: Option<Instant>,
+    pub in_flight: InFlight,
 }
 
 pub(crate) type SharedTimings = Arc<Mutex<Timings>>;
@@ -79,11 +103,24 @@ pub(crate) fn lock_timings(t: &SharedTimings) -> MutexGuard<'_, Timings> {
     t.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Clears an in-flight flag when a call's scope ends (done, failed or dropped).
+struct InFlightGuard<'a, F: Fn(&mut InFlight)>(&'a SharedTimings, F);
+
+impl<F: Fn(&mut InFlight)> Drop for InFlightGuard<'_, F> {
+    fn drop(&mut self) {
+        (self.1)(&mut lock_timings(self.0).in_flight);
+    }
+}
+
 pub(crate) struct Reply {
     pub shared: Arc<Shared>,
     pub speech: AgentSpeech,
     pub timings: SharedTimings,
     pub to_main: mpsc::Sender<ReplyMsg>,
+    /// A speculative reply (started in a pause, before the end of the turn): nothing is
+    /// played until the gate opens (the turn is committed), and a brain that is not
+    /// [`Brain::preemptable`] is not asked before it either.
+    pub gate: Option<Gate>,
 }
 
 impl Reply {
@@ -113,8 +150,13 @@ impl Reply {
             prompt: s.brain.stt_prompt().or_else(|| s.opts.stt_prompt.clone()),
         };
         let t = Instant::now();
+        lock_timings(&self.timings).in_flight.stt = true;
         let result = with_retry(&s.opts.retry, "stt", |_| s.stt.transcribe(&request)).await;
-        lock_timings(&self.timings).stt = Some(t.elapsed());
+        {
+            let mut timings = lock_timings(&self.timings);
+            timings.stt = Some(t.elapsed());
+            timings.in_flight.stt = false;
+        }
         let text = match result {
             Ok(tr) => tr.text.trim().to_string(),
             Err(e) => {
@@ -132,7 +174,59 @@ impl Reply {
             text: text.clone(),
         };
         let _ = self.to_main.send(msg).await;
-        match s.brain.reply(&conversation, &text).await {
+        if self.gate.is_none() {
+            let reply = s.brain.reply(&conversation, &text).await;
+            return self.speak(reply).await;
+        }
+        // Speculative: decide ahead and prepare the audio; play (and apply the decision)
+        // only at the commit.
+        let ahead = {
+            lock_timings(&self.timings).in_flight.brain = true;
+            let _done = InFlightGuard(&self.timings, |f| f.brain = false);
+            s.brain.reply_ahead(&conversation, &text).await
+        };
+        let Some(ahead) = ahead else {
+            gate_open(&self.gate).await;
+            let reply = s.brain.reply(&conversation, &text).await;
+            return self.speak(reply).await;
+        };
+        let commit = async {
+            gate_open(&self.gate).await;
+            s.brain.commit_ahead(&text).await
+        };
+        let speak = self.speak(ahead);
+        tokio::pin!(commit, speak);
+        let committed = tokio::select! {
+            ok = &mut commit => ok,
+            // Nothing to say (or a failure) needs no playout: it still waits for the commit.
+            () = &mut speak => {
+                if commit.await {
+                    return;
+                }
+                false
+            }
+        };
+        if committed {
+            return speak.await;
+        }
+        // The brain moved on while the turn was pending: the prepared reply is dropped (its
+        // requests with it), and the brain decides again.
+        tracing::debug!(
+            turn_id,
+            "the reply decided ahead no longer fits; deciding again"
+        );
+        s.events
+            .emit(PipelineEvent::Speculation(SpeculationEvent::Redecided {
+                turn_id,
+            }));
+        drop(speak);
+        self.speech.discard_unplayed();
+        let reply = s.brain.reply(&conversation, &text).await;
+        self.speak(reply).await
+    }
+
+    async fn speak(&self, reply: BrainReply) {
+        match reply {
             BrainReply::Llm(request) => self.speak_llm(request).await,
             BrainReply::Say(line) => self.speak_text(line).await,
             BrainReply::Nothing => {}
@@ -196,6 +290,8 @@ impl Reply {
     ) -> Result<usize, (ProviderError, usize)> {
         let s = &self.shared;
         let t = Instant::now();
+        lock_timings(&self.timings).in_flight.llm = true;
+        let _done = InFlightGuard(&self.timings, |f| f.llm = false);
         let mut stream = with_retry(&s.opts.retry, "llm", |_| s.llm.stream(request))
             .await
             .map_err(|e| (e, 0))?;
@@ -233,6 +329,8 @@ impl Reply {
         while let Some(text) = sentences.recv().await {
             let index = self.speech.add_sentence(&text);
             let t = Instant::now();
+            lock_timings(&self.timings).in_flight.tts = true;
+            let _done = InFlightGuard(&self.timings, |f| f.tts = false);
             let mut audio = with_retry(&s.opts.retry, "tts", |_| s.tts.synthesize(&text)).await?;
             let mut first = true;
             while let Some(frame) = audio.next().await {
@@ -260,6 +358,8 @@ impl Reply {
     }
 
     async fn playout_stage(&self, queue: mpsc::Receiver<PlayItem>) {
+        // Nothing is heard before the turn is committed; TTS meanwhile fills the queue.
+        gate_open(&self.gate).await;
         let speech_id = self.speech.id();
         run_playout(&self.speech, queue, &self.shared.out, |note| {
             if let PlayoutNote::FirstFrame { at } = note {

@@ -124,6 +124,14 @@ impl AgentSpeech {
         });
     }
 
+    /// Forget sentences prepared but never played (a speculative reply decided again).
+    pub(crate) fn discard_unplayed(&self) {
+        let mut p = self.lock();
+        if p.frames_played == 0 {
+            p.sentences.clear();
+        }
+    }
+
     pub fn is_interrupted(&self) -> bool {
         self.status() == SpeechStatus::Interrupted
     }

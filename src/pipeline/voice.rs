@@ -19,16 +19,18 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
 
 use super::brain::{Brain, Conversation};
 use super::error::PipelineError;
+use super::events::SpeculationEvent;
 use super::events::{AgentState, EventSink, PipelineEvent, TurnMetrics};
 use super::options::PipelineOptions;
 use super::playout::PlayoutNote;
-use super::reply::{lock_timings, Reply, ReplyJob, ReplyMsg, Shared, SharedTimings};
+use super::reply::{lock_timings, Gate, Reply, ReplyJob, ReplyMsg, Shared, SharedTimings};
+use super::speculation::Speculation;
 use super::speech::AgentSpeech;
 use super::turn::{TurnDetector, TurnEvent, TurnInfo};
 use crate::audio::vad::VAD_RATE;
@@ -140,6 +142,8 @@ impl VoicePipeline {
             reply_tx,
             next_turn_id: 1,
             next_speech_id: 1,
+            speculation: None,
+            pause: Duration::ZERO,
         };
         let task = tokio::spawn(core.run(input, cmd_rx, reply_rx));
         Ok(VoicePipeline {
@@ -198,6 +202,10 @@ struct Core {
     reply_tx: mpsc::Sender<ReplyMsg>,
     next_turn_id: u64,
     next_speech_id: u64,
+    /// The reply started in the current pause of the user's speech, if any.
+    speculation: Option<Speculation>,
+    /// Silence since the user's last voiced frame in the current (accepted) speech.
+    pause: Duration,
 }
 
 impl Core {
@@ -235,6 +243,7 @@ impl Core {
                 }
             }
         }
+        self.cancel_speculation();
         self.cancel_reply();
         for say in self.says.drain(..) {
             say.speech.interrupt();
@@ -281,6 +290,9 @@ impl Core {
         match event {
             VadEvent::SpeechStart { at, prefix } => {
                 self.events.emit(PipelineEvent::UserSpeechStarted { at });
+                // The user was not done after all.
+                self.cancel_speculation();
+                self.pause = Duration::ZERO;
                 self.user = UserSpeech {
                     speaking: true,
                     onset: Some(at),
@@ -296,6 +308,7 @@ impl Core {
             VadEvent::Speech { frame, voiced } => {
                 if self.user.accepted {
                     self.push_turn_audio(&frame.samples);
+                    self.on_pause(voiced, frame.duration());
                 } else {
                     let room = self.max_turn_samples.saturating_sub(self.user.held.len());
                     let n = frame.samples.len().min(room);
@@ -365,9 +378,13 @@ impl Core {
 
     fn poll_turn(&mut self, now: Instant) {
         match self.turn.poll(now) {
-            Some(TurnEvent::EndOfTurn(info)) => self.start_turn_reply(info),
+            Some(TurnEvent::EndOfTurn(info)) => match self.speculation.take() {
+                Some(spec) => self.commit_speculation(spec, info),
+                None => self.start_turn_reply(info),
+            },
             Some(TurnEvent::Discarded { speech_duration }) => {
                 tracing::debug!(?speech_duration, "too short for a turn");
+                self.cancel_speculation();
                 self.turn_audio.clear();
                 self.maybe_start_say();
             }
@@ -414,6 +431,24 @@ impl Core {
         );
     }
 
+    /// Start a reply task (gated: speculative).
+    fn spawn_task(
+        &self,
+        speech: &AgentSpeech,
+        job: ReplyJob,
+        gate: Option<Gate>,
+    ) -> (JoinHandle<()>, SharedTimings) {
+        let timings = SharedTimings::default();
+        let reply = Reply {
+            shared: self.shared.clone(),
+            speech: speech.clone(),
+            timings: timings.clone(),
+            to_main: self.reply_tx.clone(),
+            gate,
+        };
+        (tokio::spawn(reply.run(job)), timings)
+    }
+
     fn spawn_reply(
         &mut self,
         speech: AgentSpeech,
@@ -422,14 +457,7 @@ impl Core {
         audio: Option<AudioFrame>,
         allow_interruptions: bool,
     ) {
-        let timings = SharedTimings::default();
-        let reply = Reply {
-            shared: self.shared.clone(),
-            speech: speech.clone(),
-            timings: timings.clone(),
-            to_main: self.reply_tx.clone(),
-        };
-        let task = tokio::spawn(reply.run(job));
+        let (task, timings) = self.spawn_task(&speech, job, None);
         self.active = Some(ActiveReply {
             speech,
             task,
@@ -442,24 +470,29 @@ impl Core {
     }
 
     fn on_reply_msg(&mut self, msg: ReplyMsg) {
+        // A speculative reply's messages wait for its commit.
+        if let Some(spec) = self.speculation.as_mut() {
+            match msg {
+                ReplyMsg::UserText {
+                    speech_id, text, ..
+                } if speech_id == spec.speech.id() => {
+                    spec.user_text = Some(text);
+                    return;
+                }
+                ReplyMsg::Finished { speech_id } if speech_id == spec.speech.id() => {
+                    spec.finished = true;
+                    return;
+                }
+                _ => {}
+            }
+        }
         let current = self.active.as_ref().map(|a| a.speech.id());
         match msg {
             ReplyMsg::UserText {
                 speech_id,
                 turn_id,
                 text,
-            } if Some(speech_id) == current => {
-                self.conversation.push_user(text.clone());
-                if let Some(a) = self.active.as_mut() {
-                    a.user_text_recorded = true;
-                }
-                let segment_id = format!("user-{turn_id}");
-                self.events.emit(PipelineEvent::UserTranscript {
-                    turn_id,
-                    segment_id,
-                    text,
-                });
-            }
+            } if Some(speech_id) == current => self.record_user_text(turn_id, text),
             ReplyMsg::Playout { speech_id, note } if Some(speech_id) == current => match note {
                 PlayoutNote::FirstFrame { .. } => self.set_state(AgentState::Speaking),
                 PlayoutNote::WordsReleased => {
@@ -475,18 +508,123 @@ impl Core {
                     }
                 }
             },
-            ReplyMsg::Finished { speech_id } if Some(speech_id) == current => {
-                if let Some(a) = self.active.take() {
-                    self.close_reply(a, false);
-                }
-                // The user started talking while the agent was finishing: that is a turn.
-                if self.user.speaking && !self.user.accepted {
-                    self.accept_user_speech();
-                }
-                self.maybe_start_say();
-            }
+            ReplyMsg::Finished { speech_id } if Some(speech_id) == current => self.reply_finished(),
             // Messages of a reply that was already cancelled.
             _ => {}
+        }
+    }
+
+    fn record_user_text(&mut self, turn_id: u64, text: String) {
+        self.conversation.push_user(text.clone());
+        if let Some(a) = self.active.as_mut() {
+            a.user_text_recorded = true;
+        }
+        let segment_id = format!("user-{turn_id}");
+        self.events.emit(PipelineEvent::UserTranscript {
+            turn_id,
+            segment_id,
+            text,
+        });
+    }
+
+    fn reply_finished(&mut self) {
+        if let Some(a) = self.active.take() {
+            self.close_reply(a, false);
+        }
+        // The user started talking while the agent was finishing: that is a turn.
+        if self.user.speaking && !self.user.accepted {
+            self.accept_user_speech();
+        }
+        self.maybe_start_say();
+    }
+
+    // --- speculative replies (see `speculation`) ---------------------------------------------
+
+    /// Follow the silence in the user's speech; a long enough pause starts a speculation.
+    fn on_pause(&mut self, voiced: bool, frame: Duration) {
+        if voiced {
+            self.pause = Duration::ZERO;
+            self.cancel_speculation();
+            return;
+        }
+        self.pause += frame;
+        let Some(after) = self.opts.speculate_after else {
+            return;
+        };
+        if self.pause >= after && self.speculation.is_none() && self.active.is_none() {
+            self.start_speculation();
+        }
+    }
+
+    fn start_speculation(&mut self) {
+        let turn_id = self.next_turn_id;
+        let speech = self.new_speech();
+        let (gate_tx, gate_rx) = watch::channel(false);
+        let job = ReplyJob::Turn {
+            turn_id,
+            audio: AudioFrame::new(self.turn_audio.clone(), VAD_RATE),
+            conversation: self.conversation.clone(),
+        };
+        let (task, timings) = self.spawn_task(&speech, job, Some(gate_rx));
+        tracing::debug!(turn_id, pause = ?self.pause, "speculative reply started");
+        self.events
+            .emit(PipelineEvent::Speculation(SpeculationEvent::Started {
+                turn_id,
+            }));
+        self.speculation = Some(Speculation {
+            turn_id,
+            speech,
+            task,
+            timings,
+            gate: gate_tx,
+            user_text: None,
+            finished: false,
+        });
+    }
+
+    fn cancel_speculation(&mut self) {
+        let Some(spec) = self.speculation.take() else {
+            return;
+        };
+        let turn_id = spec.turn_id;
+        let in_flight = spec.cancel();
+        tracing::debug!(
+            turn_id,
+            ?in_flight,
+            "speculative reply cancelled: the user went on"
+        );
+        self.events
+            .emit(PipelineEvent::Speculation(SpeculationEvent::Cancelled {
+                turn_id,
+                in_flight,
+            }));
+    }
+
+    /// The turn ended as the speculation assumed: it becomes the reply, and may play.
+    fn commit_speculation(&mut self, spec: Speculation, info: TurnInfo) {
+        let turn_id = spec.turn_id;
+        self.next_turn_id += 1;
+        let audio = AudioFrame::new(std::mem::take(&mut self.turn_audio), VAD_RATE);
+        self.events
+            .emit(PipelineEvent::Speculation(SpeculationEvent::Committed {
+                turn_id,
+            }));
+        self.active = Some(ActiveReply {
+            speech: spec.speech,
+            task: spec.task,
+            timings: spec.timings,
+            turn: Some((turn_id, info)),
+            audio: Some(audio),
+            user_text_recorded: false,
+            allow_interruptions: self.opts.allow_interruptions,
+        });
+        let _ = spec.gate.send(true);
+        self.set_state(AgentState::Thinking);
+        if let Some(text) = spec.user_text {
+            self.record_user_text(turn_id, text);
+        }
+        if spec.finished {
+            self.reply_finished();
         }
     }
 

@@ -157,6 +157,8 @@ pub struct FakeStt {
     default_reply: String,
     fault: Mutex<FaultState>,
     calls: Mutex<Vec<SttCall>>,
+    /// Calls that ran to their answer (the others were dropped by the caller: cancelled).
+    completed: AtomicUsize,
 }
 
 impl Default for FakeStt {
@@ -173,11 +175,16 @@ impl FakeStt {
             default_reply: "I have five years of experience with Rust.".into(),
             fault: Mutex::new(FaultState::default()),
             calls: Mutex::new(Vec::new()),
+            completed: AtomicUsize::new(0),
         }
     }
     pub fn with_latency(mut self, latency: Duration) -> Self {
         self.latency = latency;
         self
+    }
+    /// Calls that ran to their answer; `calls().len() - completed()` were cancelled.
+    pub fn completed(&self) -> usize {
+        self.completed.load(Ordering::SeqCst)
     }
     pub fn with_default_reply(mut self, text: impl Into<String>) -> Self {
         self.default_reply = text.into();
@@ -214,6 +221,7 @@ impl Stt for FakeStt {
             prompt: request.prompt.clone(),
         });
         tokio::time::sleep(self.latency).await;
+        self.completed.fetch_add(1, Ordering::SeqCst);
         lock(&self.fault).check("fake-stt")?;
         let text = lock(&self.script)
             .pop_front()

@@ -16,7 +16,8 @@ use tokio::task::AbortHandle;
 use super::{AudioStream, ProviderError, Tts};
 use crate::audio::AudioFrame;
 
-/// At most this many lines are prepared at once (each is a few hundred kB of audio).
+/// At most this many lines are prepared at once (each is a few hundred kB of audio); a new
+/// one replaces the oldest.
 const MAX_PREPARED: usize = 2;
 
 #[derive(Debug, Clone)]
@@ -40,6 +41,8 @@ struct Entry {
 pub struct PrefetchTts {
     inner: Arc<dyn Tts>,
     entries: Mutex<HashMap<String, Entry>>,
+    /// Texts in the order they were prepared (the oldest goes first when full).
+    order: Mutex<Vec<String>>,
     tasks: Mutex<Vec<AbortHandle>>,
 }
 
@@ -48,18 +51,27 @@ impl PrefetchTts {
         Arc::new(PrefetchTts {
             inner,
             entries: Mutex::new(HashMap::new()),
+            order: Mutex::new(Vec::new()),
             tasks: Mutex::new(Vec::new()),
         })
     }
 
-    /// Start synthesizing `text` in the background (no-op when empty, already prepared, or
-    /// [`MAX_PREPARED`] lines are waiting).
+    /// Start synthesizing `text` in the background (no-op when empty or already prepared;
+    /// with [`MAX_PREPARED`] lines waiting, the oldest is dropped).
     pub fn prefetch(&self, text: &str) {
         let text = text.trim().to_string();
         let mut entries = lock(&self.entries);
-        if text.is_empty() || entries.contains_key(&text) || entries.len() >= MAX_PREPARED {
+        if text.is_empty() || entries.contains_key(&text) {
             return;
         }
+        let mut order = lock(&self.order);
+        order.retain(|t| entries.contains_key(t));
+        while entries.len() >= MAX_PREPARED && !order.is_empty() {
+            let oldest = order.remove(0);
+            entries.remove(&oldest);
+        }
+        order.push(text.clone());
+        drop(order);
         let prepared = Arc::new(Prepared::default());
         let (tx, rx) = watch::channel(Progress::Running(0));
         entries.insert(
@@ -95,7 +107,9 @@ impl PrefetchTts {
             }
             let _ = tx.send(Progress::Done(n));
         });
-        lock(&self.tasks).push(task.abort_handle());
+        let mut tasks = lock(&self.tasks);
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(task.abort_handle());
     }
 }
 

@@ -92,25 +92,43 @@ impl LocalAudioTrack {
                 frame.sample_rate.0
             )));
         }
-        self.pending.extend_from_slice(&frame.samples);
-        while self.pending.len() >= SAMPLES_PER_FRAME_48K {
-            let chunk: Vec<i16> = self.pending.drain(..SAMPLES_PER_FRAME_48K).collect();
-            let packet = self
-                .encoder
-                .encode(&AudioFrame::new(chunk, SampleRate::HZ_48000))?;
-            self.write_packet(packet).await;
+        // Whole 20 ms frames are encoded straight from the caller's samples (the usual case:
+        // callers send 20 ms frames); only a remainder is copied.
+        let mut input: &[i16] = &frame.samples;
+        if !self.pending.is_empty() {
+            let take = (SAMPLES_PER_FRAME_48K - self.pending.len()).min(input.len());
+            self.pending.extend_from_slice(&input[..take]);
+            input = &input[take..];
+            if self.pending.len() == SAMPLES_PER_FRAME_48K {
+                let packet = self.encoder.encode_pcm(&self.pending)?;
+                self.pending.clear();
+                self.write_packet(Bytes::from(packet)).await;
+            }
         }
+        while input.len() >= SAMPLES_PER_FRAME_48K {
+            let packet = self.encoder.encode_pcm(&input[..SAMPLES_PER_FRAME_48K])?;
+            input = &input[SAMPLES_PER_FRAME_48K..];
+            self.write_packet(Bytes::from(packet)).await;
+        }
+        self.pending.extend_from_slice(input);
         Ok(())
     }
 
-    async fn write_packet(&mut self, packet: Vec<u8>) {
+    /// Send one pre-encoded 20 ms Opus packet (48 kHz mono), paced by the caller like
+    /// [`LocalAudioTrack::capture_frame`]: for senders that encode once and send many times
+    /// (the load generator), so they measure the agent, not their own encoder.
+    pub async fn send_encoded(&mut self, packet: Bytes) {
+        self.write_packet(packet).await;
+    }
+
+    async fn write_packet(&mut self, packet: Bytes) {
         let guard = self.slot.writer.read().await;
         let Some(w) = guard.as_ref() else {
             self.frames_dropped += 1;
             return;
         };
         let sample = rtc::media::Sample {
-            data: Bytes::from(packet),
+            data: packet,
             duration: FRAME_DURATION,
             ..rtc::media::Sample::new(Instant::now())
         };

@@ -20,14 +20,15 @@ use crate::audio::frame_queue;
 use crate::config::Config;
 use crate::pipeline::captions::word_times_json;
 use crate::pipeline::{
-    Brain, DefaultBrain, PipelineEvent, PipelineOptions, Providers, VoicePipeline, WordTime,
+    Brain, DefaultBrain, PipelineEvent, PipelineOptions, Providers, SpeculationEvent,
+    VoicePipeline, WordTime,
 };
 use crate::providers::openai::{
     OpenAiEndpoint, OpenAiLlm, OpenAiLlmOptions, OpenAiStt, OpenAiSttOptions, OpenAiTts,
     OpenAiTtsOptions,
 };
 use crate::room::{LocalAudioTrack, Room, RoomEvent, RoomOptions};
-use crate::telemetry::voice_metrics;
+use crate::telemetry::{speculation_metrics, voice_metrics, SpeculationMetrics};
 
 /// Builds sessions of the voice agent.
 pub struct VoiceRunner {
@@ -292,6 +293,28 @@ pub(super) async fn mirror(
                 tts_ttfb = ?m.tts_ttfb, agent = ?m.agent_latency, e2e = ?m.e2e, interrupted = m.interrupted,
                 "turn metrics"
             );
+            Ok(())
+        }
+        PipelineEvent::Speculation(ev) => {
+            let m = speculation_metrics();
+            match ev {
+                SpeculationEvent::Started { .. } => SpeculationMetrics::inc(&m.started),
+                SpeculationEvent::Committed { .. } => SpeculationMetrics::inc(&m.committed),
+                SpeculationEvent::Redecided { .. } => SpeculationMetrics::inc(&m.redecided),
+                SpeculationEvent::Cancelled { in_flight, .. } => {
+                    SpeculationMetrics::inc(&m.cancelled);
+                    for (flag, counter) in [
+                        (in_flight.stt, &m.cancelled_stt),
+                        (in_flight.llm, &m.cancelled_llm),
+                        (in_flight.tts, &m.cancelled_tts),
+                        (in_flight.brain, &m.cancelled_brain),
+                    ] {
+                        if flag {
+                            SpeculationMetrics::inc(counter);
+                        }
+                    }
+                }
+            }
             Ok(())
         }
         PipelineEvent::UserSpeechStarted { .. } | PipelineEvent::UserSpeechEnded { .. } => Ok(()),

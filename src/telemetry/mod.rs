@@ -5,8 +5,10 @@ use std::sync::OnceLock;
 
 mod histogram;
 mod interviews;
+mod speculation;
 pub use histogram::{voice_metrics, Histogram, VoiceMetrics};
 pub use interviews::{interview_metrics, InterviewMetrics};
+pub use speculation::{speculation_metrics, SpeculationMetrics};
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, clap::ValueEnum, Default)]

@@ -105,6 +105,7 @@ fn route(method: &str, path: &str, state: &WorkerState) -> (&'static str, &'stat
                 .metrics
                 .render(state.job_count(), state.load(), state.is_registered())
                 + &crate::telemetry::voice_metrics().render()
+                + &crate::telemetry::speculation_metrics().render()
                 + &crate::telemetry::interview_metrics().render(),
         ),
         _ => ("404 Not Found", "text/plain", "not found\n".into()),

@@ -59,3 +59,23 @@ impl LocalAi {
         assert!(status.success(), "make_speech failed");
     }
 }
+
+/// `text` spoken by the local TTS as a 48 kHz WAV, made once and kept under
+/// `target/test-speech/` (starting the local AI server only when it is not there yet): real
+/// speech for tests that need a browser's noise suppression to let it through.
+pub async fn cached_speech_wav(text: &str) -> PathBuf {
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    });
+    let dir = repo("target/test-speech");
+    let path = dir.join(format!("{hash:016x}.wav"));
+    if path.exists() {
+        return path;
+    }
+    std::fs::create_dir_all(&dir).expect("test speech dir");
+    let ai = LocalAi::start().await;
+    let tmp = dir.join(format!("{hash:016x}.{}.tmp", std::process::id()));
+    ai.speech_wav(text, &tmp).await;
+    std::fs::rename(&tmp, &path).expect("keep the speech WAV");
+    path
+}

@@ -293,15 +293,6 @@ pub fn silent_wav(path: &std::path::Path) {
     write_wav(path, &vec![0i16; 48_000 / 2]);
 }
 
-/// `duration` of a synthetic voice (that the VAD calls speech) as a 48 kHz WAV.
-pub fn voice_wav(path: &std::path::Path, duration: Duration) {
-    let rate = interview_agent::audio::SampleRate::HZ_48000;
-    write_wav(
-        path,
-        &interview_agent::audio::vad::synthetic_voice(rate, duration, 7),
-    );
-}
-
 /// A 48 kHz mono 16-bit WAV file.
 pub fn write_wav(path: &std::path::Path, samples: &[i16]) {
     let data_len = (samples.len() * 2) as u32;

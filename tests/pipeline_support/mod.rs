@@ -9,7 +9,7 @@ use std::time::Duration;
 use interview_agent::audio::vad::synthetic_voice;
 use interview_agent::audio::{frame_queue, AudioFrame, FrameSender, SampleRate, FRAME_DURATION};
 use interview_agent::pipeline::{
-    AgentState, Conversation, DefaultBrain, PipelineEvent, PipelineHandle, PipelineOptions,
+    AgentState, Brain, Conversation, DefaultBrain, PipelineEvent, PipelineHandle, PipelineOptions,
     Providers, VoicePipeline,
 };
 use interview_agent::providers::fake::{FakeLlm, FakeStt, FakeTts};
@@ -36,6 +36,16 @@ pub struct Harness {
 
 impl Harness {
     pub fn start(opts: PipelineOptions, stt: FakeStt, llm: FakeLlm, tts: FakeTts) -> Harness {
+        Self::start_with_brain(opts, stt, llm, tts, Arc::new(DefaultBrain::default()))
+    }
+
+    pub fn start_with_brain(
+        opts: PipelineOptions,
+        stt: FakeStt,
+        llm: FakeLlm,
+        tts: FakeTts,
+        brain: Arc<dyn Brain>,
+    ) -> Harness {
         let (stt, llm, tts) = (Arc::new(stt), Arc::new(llm), Arc::new(tts));
         let providers = Providers {
             stt: stt.clone(),
@@ -43,8 +53,7 @@ impl Harness {
             tts: tts.clone(),
         };
         let (input, rx) = frame_queue(50);
-        let p = VoicePipeline::spawn(opts, providers, Arc::new(DefaultBrain::default()), rx)
-            .expect("pipeline");
+        let p = VoicePipeline::spawn(opts, providers, brain, rx).expect("pipeline");
         let events = Arc::new(Mutex::new(Vec::new()));
         let out = Arc::new(Mutex::new(Vec::new()));
         let (ev, mut erx) = (events.clone(), p.events);

@@ -16,7 +16,9 @@ use crate::interview::brain::directive_for;
 use crate::interview::{
     judge_or_unavailable, Action, Application, Flow, Input, InterviewBrain, Judgement, SayKind,
 };
+use crate::pipeline::sentences::{first_sentence, SentenceOptions};
 use crate::pipeline::{Brain, BrainReply, Conversation};
+use crate::providers::prefetch::PrefetchTts;
 use crate::providers::{Llm, LlmRequest};
 
 /// Flow actions the brain hands to the session: `Score`, `End` and closing `Say`s (bounded
@@ -27,6 +29,10 @@ pub type SharedFlow = Arc<Mutex<Flow>>;
 
 pub fn lock(flow: &SharedFlow) -> MutexGuard<'_, Flow> {
     flow.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn lock_ahead(a: &Mutex<Option<Ahead>>) -> MutexGuard<'_, Option<Ahead>> {
+    a.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 pub struct FlowBrain {
@@ -41,6 +47,11 @@ pub struct FlowBrain {
     /// call between the answer and the next question).
     llm_judge: bool,
     effects: mpsc::Sender<FlowEffect>,
+    /// The turn decided ahead by a speculative reply, until its commit.
+    ahead: Mutex<Option<Ahead>>,
+    /// Where the likely next line is prepared while the candidate answers (verbatim lines
+    /// only: a phrased line is not known until the LLM writes it).
+    prefetch: Option<(Arc<PrefetchTts>, SentenceOptions)>,
 }
 
 impl FlowBrain {
@@ -62,6 +73,29 @@ impl FlowBrain {
             phrase,
             llm_judge,
             effects,
+            prefetch: None,
+            ahead: Mutex::new(None),
+        }
+    }
+
+    /// Prepare the first sentence of the likely next question (or the closing) through
+    /// `tts` whenever a question is out, so a complete answer is followed by audio at once.
+    pub fn with_prefetch(mut self, tts: Arc<PrefetchTts>, sentences: SentenceOptions) -> Self {
+        self.prefetch = Some((tts, sentences));
+        self
+    }
+
+    /// Called when a line has been decided: start preparing what probably comes next.
+    pub fn prepare_next(&self) {
+        let Some((tts, sentences)) = &self.prefetch else {
+            return;
+        };
+        if self.phrase {
+            return;
+        }
+        let next = lock(&self.flow).likely_next_line();
+        if let Some(first) = next.and_then(|l| first_sentence(&l, sentences)) {
+            tts.prefetch(&first);
         }
     }
 
@@ -96,15 +130,42 @@ fn now() -> std::time::Instant {
     tokio::time::Instant::now().into_std()
 }
 
-#[async_trait]
-impl Brain for FlowBrain {
-    async fn request(&self, conversation: &Conversation, user_text: &str) -> LlmRequest {
-        self.prompts.request(conversation.messages(), user_text)
+/// What the flow decided about one turn.
+struct Decision {
+    reply: BrainReply,
+    /// Score, End and closing Say actions, for the session.
+    for_session: Vec<Action>,
+    /// A question or follow-up is out (the next line can be prepared).
+    asks: bool,
+}
+
+/// A turn decided ahead on a copy of the flow, waiting for its commit.
+struct Ahead {
+    text: String,
+    /// The real flow's revision the copy was taken at.
+    base: u64,
+    flow: Flow,
+    decision: Decision,
+}
+
+impl FlowBrain {
+    /// A copy of the flow and the revision it was taken at.
+    fn snapshot(&self) -> (u64, Flow) {
+        let f = lock(&self.flow);
+        (f.revision(), f.clone())
     }
 
-    async fn reply(&self, conversation: &Conversation, user_text: &str) -> BrainReply {
+    /// Run `user_text` through `flow` (a copy: the judge is awaited without holding the real
+    /// flow's lock) and turn the resulting actions into a reply.
+    async fn decide(
+        &self,
+        flow: &mut Flow,
+        conversation: &Conversation,
+        user_text: &str,
+        judge: bool,
+    ) -> Decision {
         let t = now();
-        let mut actions = lock(&self.flow).handle(
+        let mut actions = flow.handle(
             Input::CandidateTurn {
                 text: user_text.to_string(),
                 at: t,
@@ -122,8 +183,12 @@ impl Brain for FlowBrain {
                         question,
                         answer,
                     } => {
-                        let j = self.judge(question_index, &question, &answer).await;
-                        next.extend(lock(&self.flow).handle(Input::Judgement(j), now()));
+                        let j = if judge {
+                            self.judge(question_index, &question, &answer).await
+                        } else {
+                            Judgement::unavailable(question_index)
+                        };
+                        next.extend(flow.handle(Input::Judgement(j), now()));
                     }
                     Action::Say {
                         kind: SayKind::Closing,
@@ -135,10 +200,10 @@ impl Brain for FlowBrain {
             }
             actions = next;
         }
-        if !for_session.is_empty() {
-            let _ = self.effects.send(for_session).await;
-        }
-        match says.as_slice() {
+        let asks = says
+            .iter()
+            .any(|(_, k)| matches!(k, SayKind::Question | SayKind::FollowUp));
+        let reply = match says.as_slice() {
             [] => BrainReply::Nothing,
             // One question or follow-up: the LLM phrases it (acknowledging the answer).
             [(text, kind)]
@@ -148,8 +213,11 @@ impl Brain for FlowBrain {
                     text: text.clone(),
                     kind: *kind,
                 };
-                self.prompts.set_directive(directive_for(&action));
-                BrainReply::Llm(self.prompts.request(conversation.messages(), user_text))
+                BrainReply::Llm(self.prompts.request_with(
+                    conversation.messages(),
+                    user_text,
+                    directive_for(&action),
+                ))
             }
             // Repeats, clarifications, re-prompts (and everything when not phrasing): verbatim.
             _ => BrainReply::Say(
@@ -158,7 +226,99 @@ impl Brain for FlowBrain {
                     .collect::<Vec<_>>()
                     .join(" "),
             ),
+        };
+        Decision {
+            reply,
+            for_session,
+            asks,
         }
+    }
+
+    /// Make `flow` (decided from revision `base`) the real flow, unless the real one has
+    /// moved on since; then hand the session its actions.
+    async fn apply(&self, base: u64, flow: Flow, decision: &mut Decision) -> bool {
+        {
+            let mut real = lock(&self.flow);
+            if real.revision() != base {
+                return false;
+            }
+            *real = flow;
+        }
+        let effects = std::mem::take(&mut decision.for_session);
+        if !effects.is_empty() {
+            let _ = self.effects.send(effects).await;
+        }
+        if decision.asks {
+            self.prepare_next();
+        }
+        true
+    }
+}
+
+#[async_trait]
+impl Brain for FlowBrain {
+    async fn request(&self, conversation: &Conversation, user_text: &str) -> LlmRequest {
+        self.prompts.request(conversation.messages(), user_text)
+    }
+
+    /// `reply` moves the flow on: a speculative reply decides through `reply_ahead` instead.
+    fn preemptable(&self) -> bool {
+        false
+    }
+
+    async fn reply(&self, conversation: &Conversation, user_text: &str) -> BrainReply {
+        *lock_ahead(&self.ahead) = None;
+        // Decided on a copy (the judge takes a while); applied if nothing else moved the flow
+        // meanwhile (the hiring team ending it, a timer), else decided again.
+        for _ in 0..2 {
+            let (base, mut flow) = self.snapshot();
+            let mut d = self.decide(&mut flow, conversation, user_text, true).await;
+            if self.apply(base, flow, &mut d).await {
+                return d.reply;
+            }
+        }
+        // Still moving: decide on the real flow at once, without the judge.
+        let (base, mut flow) = self.snapshot();
+        let mut d = self.decide(&mut flow, conversation, user_text, false).await;
+        if self.apply(base, flow, &mut d).await {
+            return d.reply;
+        }
+        tracing::warn!("the interview flow kept changing; this turn gets no reply");
+        BrainReply::Nothing
+    }
+
+    /// Decide on a copy of the flow; [`Brain::commit_ahead`] makes it the real one.
+    async fn reply_ahead(
+        &self,
+        conversation: &Conversation,
+        user_text: &str,
+    ) -> Option<BrainReply> {
+        let (base, mut flow) = self.snapshot();
+        let decision = self.decide(&mut flow, conversation, user_text, true).await;
+        let reply = decision.reply.clone();
+        *lock_ahead(&self.ahead) = Some(Ahead {
+            text: user_text.to_string(),
+            base,
+            flow,
+            decision,
+        });
+        Some(reply)
+    }
+
+    async fn commit_ahead(&self, user_text: &str) -> bool {
+        let Some(ahead) = lock_ahead(&self.ahead).take() else {
+            return false;
+        };
+        if ahead.text != user_text {
+            return false;
+        }
+        let Ahead {
+            base,
+            flow,
+            mut decision,
+            ..
+        } = ahead;
+        self.apply(base, flow, &mut decision).await
     }
 
     fn stt_prompt(&self) -> Option<String> {
@@ -280,5 +440,88 @@ mod tests {
                 reason: EndReason::Completed
             }
         ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_likely_next_line_is_prepared_while_the_candidate_answers() {
+        use crate::providers::fake::FakeTts;
+        use crate::providers::Tts;
+        let (brain, _effects) = setup(false, false, FakeLlm::new());
+        let fake = Arc::new(FakeTts::new());
+        let tts = PrefetchTts::new(fake.clone());
+        let brain = brain.with_prefetch(tts.clone(), SentenceOptions::default());
+        let c = Conversation::default();
+        // The first question is out: its answer will most likely lead to "Why us?".
+        brain.prepare_next();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(fake.calls(), vec!["Why us?".to_string()]);
+        // A thin answer gets a follow-up; the guess stays (no second call for it).
+        brain.reply(&c, "Speed.").await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(fake.calls().len(), 1);
+        // Then the next question is asked from the prepared audio, and the closing prepared.
+        assert_eq!(
+            brain.reply(&c, LONG).await,
+            BrainReply::Say("Why us?".into())
+        );
+        let _ = tts.synthesize("Why us?").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let calls = fake.calls();
+        assert_eq!(calls.len(), 2, "{calls:?}");
+        let lines = Lines::for_language(&crate::interview::Language::english());
+        let closing = lines.closing("Ana");
+        assert!(
+            closing.starts_with(&calls[1]),
+            "prepared {:?}, closing {closing:?}",
+            calls[1]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_turn_decided_ahead_changes_nothing_until_its_commit() {
+        let (brain, mut effects) = setup(false, false, FakeLlm::new());
+        let c = Conversation::default();
+        let before = lock(&brain.flow).revision();
+        assert_eq!(
+            brain.reply_ahead(&c, LONG).await,
+            Some(BrainReply::Say("Why us?".into()))
+        );
+        assert_eq!(
+            lock(&brain.flow).revision(),
+            before,
+            "the real flow is untouched"
+        );
+        assert_eq!(lock(&brain.flow).current_prompt(), Some("Why Rust?"));
+        assert!(effects.try_recv().is_err(), "no score before the commit");
+        // Another transcript (the candidate went on) is not this decision.
+        assert!(!brain.commit_ahead("Because it is fast.").await);
+        assert_eq!(lock(&brain.flow).current_prompt(), Some("Why Rust?"));
+
+        brain.reply_ahead(&c, LONG).await;
+        assert!(brain.commit_ahead(LONG).await);
+        assert_eq!(lock(&brain.flow).current_prompt(), Some("Why us?"));
+        assert!(matches!(
+            &effects.try_recv().unwrap()[..],
+            [Action::Score {
+                question_index: 0,
+                ..
+            }]
+        ));
+        assert!(!brain.commit_ahead(LONG).await, "applied once");
+    }
+
+    #[tokio::test]
+    async fn a_decision_ahead_is_refused_when_the_flow_moved_on() {
+        let (brain, mut effects) = setup(false, false, FakeLlm::new());
+        let c = Conversation::default();
+        brain.reply_ahead(&c, LONG).await;
+        // The hiring team ends the interview before the turn commits.
+        let end = lock(&brain.flow).end_early(now());
+        assert!(!end.is_empty());
+        assert!(!brain.commit_ahead(LONG).await);
+        assert!(lock(&brain.flow).is_ended());
+        assert!(effects.try_recv().is_err());
+        // Asked again (the pipeline does so after a refusal): the ended flow says nothing.
+        assert_eq!(brain.reply(&c, LONG).await, BrainReply::Nothing);
     }
 }

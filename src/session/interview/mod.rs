@@ -239,7 +239,10 @@ impl SessionRunner for InterviewRunner {
                     self.options.llm_phrasing,
                     self.options.llm_judge,
                     effects_tx.clone(),
-                );
+                )
+                .with_prefetch(tts.clone(), pipeline_opts.sentences.clone());
+                // The greeting asks the first question: the second can be prepared now too.
+                fb.prepare_next();
                 flow_state = Some(flow);
                 Arc::new(fb)
             }

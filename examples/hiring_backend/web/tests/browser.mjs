@@ -75,10 +75,10 @@ export class Scenario {
     return page;
   }
 
-  async shot(page, step) {
+  async shot(page, step, { fullPage = true } = {}) {
     this.shots += 1;
     const file = join(this.dir, `${String(this.shots).padStart(2, '0')}-${step}.png`);
-    await page.screenshot({ path: file, fullPage: true }).catch((e) => this.console.push(`screenshot ${step}: ${e}`));
+    await page.screenshot({ path: file, fullPage }).catch((e) => this.console.push(`screenshot ${step}: ${e}`));
     return file;
   }
 

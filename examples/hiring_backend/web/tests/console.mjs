@@ -70,7 +70,11 @@ await s.run(async () => {
     talkMs: cfg.talkMs,
     maxSeconds: cfg.maxSeconds,
     onAnswer: async (n) => {
-      if (n === 2) await s.shot(con, 'live-view');
+      if (n === 2) {
+        await s.shot(con, 'live-view');
+        await con.$eval('#live-title', (e) => e.scrollIntoView());
+        await s.shot(con, 'live-view-top', { fullPage: false });
+      }
     },
   });
   s.report.candidateEndedAt = Date.now();
@@ -90,6 +94,8 @@ await s.run(async () => {
     && window.consoleDiagnostics.recordingDuration > 0, null, 120_000);
   await sleep(500);
   await s.shot(con, 'scorecard');
+  await con.$eval('#score-title', (e) => e.scrollIntoView());
+  await s.shot(con, 'scorecard-top', { fullPage: false });
   s.report.scorecardText = await con.$eval('#scorecard', (e) => e.innerText);
   s.report.marks = await con.$$eval('#sc-questions mark', (m) => m.map((x) => x.textContent));
   s.report.transcriptLines = await con.$$eval('#sc-transcript li', (l) => l.length);
@@ -117,6 +123,6 @@ await s.run(async () => {
   await con.goto(`${cfg.base}/console`);
   await until(con, 'the list', () => document.querySelector('#apps tbody tr'));
   s.report.listRow = await con.$eval('#apps tbody tr', (tr) => tr.innerText);
-  await s.shot(con, 'list');
+  await s.shot(con, 'list', { fullPage: false });
   await browser.close();
 });

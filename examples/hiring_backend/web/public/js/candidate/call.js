@@ -236,7 +236,8 @@ export class Call {
     if (db > SILENCE_DB && this.diag.firstAgentAudioAt == null) this.diag.firstAgentAudioAt = now;
     if (db > SILENCE_DB) this.diag.agentAudioMs += TICK_MS;
     const samples = this.diag.samples;
-    samples.push([Math.round(now), Math.round(db), Number(this.avatar.open.toFixed(2)), this.diag.state]);
+    // [ms, dBFS, mouth opening 0..1, agent state, audible (above the silence threshold)]
+    samples.push([Math.round(now), Math.round(db), Number(this.avatar.open.toFixed(2)), this.diag.state, db > SILENCE_DB]);
     if (samples.length > 20000) samples.shift();
     const secs = Math.floor((now - this.startedAt) / 1000);
     const el = $('elapsed');

@@ -1,0 +1,95 @@
+//! The candidate's voice, encoded once and shared by every simulated candidate: a spoken WAV
+//! (16-bit PCM, any rate, mono or stereo) or, without one, a synthetic voice that the agent's
+//! VAD takes for speech. Plus one packet of encoded silence for the pauses.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use interview_agent::audio::vad::synthetic_voice;
+use interview_agent::audio::{OpusEncoder, SampleRate, StreamResampler, SAMPLES_PER_FRAME_48K};
+
+pub struct Voice {
+    /// 20 ms Opus packets of one answer.
+    pub answer: Vec<Bytes>,
+    pub silence: Bytes,
+}
+
+impl Voice {
+    pub fn load(wav: Option<&str>, seconds: f64) -> Result<Voice, String> {
+        let pcm = match wav {
+            Some(path) => {
+                let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+                let (rate, mono) = parse_wav(&bytes).map_err(|e| format!("{path}: {e}"))?;
+                let mut pcm = if rate == 48_000 {
+                    mono
+                } else {
+                    let mut r = StreamResampler::new(SampleRate(rate), SampleRate::HZ_48000)
+                        .map_err(|e| format!("{path}: {e}"))?;
+                    let mut out = r.process(&mono);
+                    out.extend(r.flush());
+                    out
+                };
+                // A whole answer of `seconds`: the recording, looped.
+                let want = (seconds * 48_000.0) as usize;
+                if pcm.is_empty() {
+                    return Err(format!("{path}: no samples"));
+                }
+                let one = pcm.clone();
+                while pcm.len() < want {
+                    pcm.extend_from_slice(&one);
+                }
+                pcm.truncate(want);
+                pcm
+            }
+            None => synthetic_voice(SampleRate::HZ_48000, Duration::from_secs_f64(seconds), 7),
+        };
+        let mut enc = OpusEncoder::new().map_err(|e| e.to_string())?;
+        let answer = pcm
+            .chunks_exact(SAMPLES_PER_FRAME_48K)
+            .map(|c| enc.encode_pcm(c).map(Bytes::from))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        let mut enc = OpusEncoder::new().map_err(|e| e.to_string())?;
+        let silence = Bytes::from(
+            enc.encode_pcm(&[0; SAMPLES_PER_FRAME_48K])
+                .map_err(|e| e.to_string())?,
+        );
+        Ok(Voice { answer, silence })
+    }
+}
+
+/// (sample rate, mono samples) of a 16-bit PCM WAV.
+fn parse_wav(b: &[u8]) -> Result<(u32, Vec<i16>), String> {
+    if b.len() < 12 || &b[0..4] != b"RIFF" || &b[8..12] != b"WAVE" {
+        return Err("not a WAV file".into());
+    }
+    let (mut rate, mut channels, mut bits) = (0u32, 0u16, 0u16);
+    let mut i = 12;
+    while i + 8 <= b.len() {
+        let id = &b[i..i + 4];
+        let len = u32::from_le_bytes([b[i + 4], b[i + 5], b[i + 6], b[i + 7]]) as usize;
+        let body = &b[i + 8..(i + 8 + len).min(b.len())];
+        match id {
+            b"fmt " if body.len() >= 16 => {
+                channels = u16::from_le_bytes([body[2], body[3]]);
+                rate = u32::from_le_bytes([body[4], body[5], body[6], body[7]]);
+                bits = u16::from_le_bytes([body[14], body[15]]);
+            }
+            b"data" => {
+                if bits != 16 || channels == 0 {
+                    return Err(format!(
+                        "only 16-bit PCM is read (got {bits} bits, {channels} channels)"
+                    ));
+                }
+                let samples: Vec<i16> = body
+                    .chunks_exact(2 * channels as usize)
+                    .map(|f| i16::from_le_bytes([f[0], f[1]]))
+                    .collect();
+                return Ok((rate, samples));
+            }
+            _ => {}
+        }
+        i += 8 + len + (len & 1);
+    }
+    Err("no data chunk".into())
+}
