@@ -354,6 +354,9 @@ pub struct VoiceConfig {
     pub min_endpointing_delay_ms: u64,
     pub max_endpointing_delay_ms: u64,
     pub min_interruption_ms: u64,
+    /// Start the reply (STT, the decision, LLM, TTS) after this much silence, before the end
+    /// of the turn; played only if the turn ends. 0 = off (no request is ever cancelled).
+    pub speculate_after_ms: u64,
     /// First thing the agent says once the candidate is in the room.
     pub greeting: String,
     pub system_prompt: String,
@@ -370,6 +373,7 @@ impl Default for VoiceConfig {
             min_endpointing_delay_ms: 500,
             max_endpointing_delay_ms: 3000,
             min_interruption_ms: 300,
+            speculate_after_ms: 200,
             greeting: "Hello, and thank you for joining. I am an AI interviewer. Could you start by telling me a little about yourself?".into(),
             system_prompt: "You are a friendly, professional job interviewer speaking with a candidate over voice. Keep every reply to one to three short spoken sentences, ask one question at a time, and never use lists, markdown or emoji.".into(),
         }
@@ -809,6 +813,7 @@ mod tests {
             d.voice.min_interruption_ms
         );
         assert_eq!(parsed.voice.greeting, d.voice.greeting);
+        assert_eq!(parsed.voice.speculate_after_ms, d.voice.speculate_after_ms);
         assert_eq!(parsed.backend.url, d.backend.url);
         assert_eq!(parsed.backend.timeout_ms, d.backend.timeout_ms);
         assert_eq!(parsed.backend.attempts, d.backend.attempts);

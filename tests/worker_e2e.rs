@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use common::{tracks_from, PyPeer};
+use common::{http_get, tracks_from, PyPeer};
 use interview_agent::session::{EchoRunner, JobSpec, SessionError, SessionRunner};
 use interview_agent::worker::{self, WorkerOptions};
 use livekit_test_server::{proto, TestServer, TestServerOptions};
@@ -107,30 +107,6 @@ impl WorkerProc {
             .unwrap_or_default();
         (code, log)
     }
-}
-
-async fn http_get(base: &str, path: &str) -> (u16, String) {
-    let addr = base.trim_start_matches("http://");
-    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
-        return (0, String::new());
-    };
-    let _ = s
-        .write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .await;
-    let mut buf = String::new();
-    let _ = s.read_to_string(&mut buf).await;
-    let status = buf
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = buf
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
 }
 
 async fn eventually(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {

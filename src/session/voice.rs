@@ -93,6 +93,8 @@ impl VoiceRunner {
         pipeline.turn.max_endpointing_delay = Duration::from_millis(v.max_endpointing_delay_ms);
         pipeline.min_interruption = Duration::from_millis(v.min_interruption_ms);
         pipeline.stt_language = language;
+        pipeline.speculate_after =
+            (v.speculate_after_ms > 0).then(|| Duration::from_millis(v.speculate_after_ms));
         Ok(VoiceRunner {
             room_options: RoomOptions::from_config(&config.room),
             pipeline,
@@ -108,8 +110,8 @@ impl VoiceRunner {
                 ..DefaultBrain::default()
             }),
             greeting: v.greeting.clone(),
-            wait_for_candidate: Duration::from_secs(300),
-            rejoin_grace: Duration::from_secs(60),
+            wait_for_candidate: Duration::from_secs(config.interview.wait_for_candidate_secs),
+            rejoin_grace: Duration::from_secs(config.interview.rejoin_grace_secs),
         })
     }
 }

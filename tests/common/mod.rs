@@ -314,3 +314,26 @@ pub fn write_wav(path: &std::path::Path, samples: &[i16]) {
     }
     std::fs::write(path, b).expect("write the WAV");
 }
+
+/// A plain HTTP/1.1 GET (health and metrics endpoints): (status, body); (0, "") when nothing
+/// listens.
+pub async fn http_get(base: &str, path: &str) -> (u16, String) {
+    let addr = base.trim_start_matches("http://");
+    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
+        return (0, String::new());
+    };
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let _ = tokio::io::AsyncWriteExt::write_all(&mut s, request.as_bytes()).await;
+    let mut buf = String::new();
+    let _ = tokio::io::AsyncReadExt::read_to_string(&mut s, &mut buf).await;
+    let status = buf
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = buf
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
