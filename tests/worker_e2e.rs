@@ -14,7 +14,7 @@ use common::{http_get, tracks_from, PyPeer};
 use interview_agent::session::{EchoRunner, JobSpec, SessionError, SessionRunner};
 use interview_agent::worker::{self, WorkerOptions};
 use livekit_test_server::{proto, TestServer, TestServerOptions};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
