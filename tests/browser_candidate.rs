@@ -13,13 +13,7 @@ use common::browser::{looped_speech_wav, p50_max, Hiring, Said, Scenario, ONE_AT
 use common::local_ai::LocalAi;
 use common::{said_by, TempDir};
 use hiring_backend::NewApplication;
-use interview_agent::backend::{BackendClient, BackendOptions as ClientOptions};
-use interview_agent::interview::{Spool, VoiceConfig};
-use interview_agent::pipeline::PipelineOptions;
-use interview_agent::providers::fake::{FakeLlm, FakeStt, FakeTts};
-use interview_agent::providers::{ProviderError, Tts, TtsFactory};
-use interview_agent::room::RoomOptions;
-use interview_agent::session::{InterviewOptions, InterviewRunner};
+use interview_agent::providers::fake::FakeStt;
 use serde_json::{json, Value};
 
 /// The page's 40 ms samples: (ms, dBFS, mouth opening, agent state, audible).
@@ -66,34 +60,15 @@ fn assert_mouth_follows_the_voice(report: &Value) {
     }
 }
 
-/// The final result the agent saved for `application` (waits up to a minute for it).
-async fn final_result(hiring: &Hiring, application: &str) -> Value {
-    for _ in 0..600 {
-        let rows = hiring
-            .backend
-            .store()
-            .results_for(application)
-            .expect("results");
-        if let Some(r) = rows.into_iter().find(|r| r.result["partial"] == false) {
-            return r.result;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no final result stored for {application}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn candidate_takes_the_whole_interview_in_the_browser() {
     let _one = ONE_AT_A_TIME.lock().await;
     let ai = LocalAi::start().await;
     let dir = TempDir::new("browser-interview");
     let mut hiring = Hiring::start(None).await;
-    let runner = common::interview_runner(
-        &hiring.backend.graphql_url(),
-        &format!("{}/v1", ai.url),
-        &dir.0.join("spool"),
-    );
-    hiring.start_worker_with(Arc::new(runner)).await;
+    hiring
+        .start_local_ai_worker(&ai.url, &dir.0.join("spool"))
+        .await;
 
     let inv = hiring
         .invite(NewApplication {
@@ -184,7 +159,7 @@ async fn candidate_takes_the_whole_interview_in_the_browser() {
 
     // The backend stored the interview (the summary may still be on its way when the agent
     // has left the room).
-    let r = final_result(&hiring, &inv.application).await;
+    let r = hiring.final_result(&inv.application).await;
     let r = &r;
     assert_eq!(r["endReason"], "completed", "{r}");
     assert_eq!(r["questionsAsked"], 2, "{r}");
@@ -292,60 +267,19 @@ fn candidate(name: &str) -> NewApplication {
     }
 }
 
-/// FAKE: every voice is the same fake TTS (a tone, at real-time pace).
-struct FakeVoices(Arc<FakeTts>);
-
-impl TtsFactory for FakeVoices {
-    fn with_voice(&self, _voice: &str) -> Result<Arc<dyn Tts>, ProviderError> {
-        Ok(self.0.clone())
-    }
-}
-
-/// The interviewer on FAKE speech providers, so the only timing is ours.
-fn fake_interviewer(
-    hiring: &Hiring,
-    stt: Arc<FakeStt>,
-    spool: &std::path::Path,
-) -> InterviewRunner {
-    let client = Arc::new(
-        BackendClient::new(ClientOptions {
-            url: hiring.backend.graphql_url(),
-            token: Some(interview_agent::config::Secret::new(common::API_TOKEN)),
-            ..ClientOptions::default()
-        })
-        .expect("client"),
-    );
-    InterviewRunner {
-        room_options: RoomOptions::default(),
-        pipeline: PipelineOptions::default(),
-        stt,
-        llm: Arc::new(FakeLlm::new()),
-        // About 20 characters a second, at real-time pace: like speech.
-        tts: Arc::new(FakeVoices(Arc::new(
-            FakeTts::new()
-                .with_ms_per_char(50)
-                .with_frame_interval(Duration::from_millis(20)),
-        ))),
-        applications: client.clone(),
-        sink: client,
-        spool: Spool::open(spool).expect("spool"),
-        voices: VoiceConfig::default(),
-        options: InterviewOptions {
-            llm_phrasing: false,
-            llm_judge: false,
-            silence_timeout: Duration::from_secs(60),
-            ..InterviewOptions::default()
-        },
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn call_controls_and_endings_and_join_latency() {
     let _one = ONE_AT_A_TIME.lock().await;
     let dir = TempDir::new("browser-call");
     let mut hiring = Hiring::start(None).await;
     let stt = Arc::new(FakeStt::new().with_default_reply("I would check the logs first."));
-    let runner = fake_interviewer(&hiring, stt.clone(), &dir.0.join("spool"));
+    // TTS at about 20 characters a second: like speech.
+    let runner = hiring.fake_interviewer(
+        stt.clone(),
+        50,
+        Duration::from_secs(60),
+        &dir.0.join("spool"),
+    );
     hiring.start_worker_with(Arc::new(runner)).await;
     // A microphone that talks all the time: real speech (Chromium's noise suppression eats a
     // synthetic voice), repeated.

@@ -15,13 +15,7 @@ use common::browser::{
 use common::local_ai::LocalAi;
 use common::{PyPeer, TempDir};
 use hiring_backend::NewApplication;
-use interview_agent::backend::{BackendClient, BackendOptions as ClientOptions};
-use interview_agent::interview::{Spool, VoiceConfig};
-use interview_agent::pipeline::PipelineOptions;
-use interview_agent::providers::fake::{FakeLlm, FakeStt, FakeTts};
-use interview_agent::providers::{ProviderError, Tts, TtsFactory};
-use interview_agent::room::RoomOptions;
-use interview_agent::session::{InterviewOptions, InterviewRunner};
+use interview_agent::providers::fake::FakeStt;
 use serde_json::{json, Value};
 
 /// Equal JSON, numbers compared by value (10 and 10.0 are the same score).
@@ -39,34 +33,15 @@ fn same_json(a: &Value, b: &Value) -> bool {
         _ => a == b,
     }
 }
-
-async fn final_result(hiring: &Hiring, application: &str) -> Value {
-    for _ in 0..600 {
-        let rows = hiring
-            .backend
-            .store()
-            .results_for(application)
-            .expect("results");
-        if let Some(r) = rows.into_iter().find(|r| r.result["partial"] == false) {
-            return r.result;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no final result stored for {application}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_invites_watches_live_and_shows_the_scorecard_with_the_recording() {
     let _one = ONE_AT_A_TIME.lock().await;
     let ai = LocalAi::start().await;
     let dir = TempDir::new("browser-console");
     let mut hiring = Hiring::start(None).await;
-    let runner = common::interview_runner(
-        &hiring.backend.graphql_url(),
-        &format!("{}/v1", ai.url),
-        &dir.0.join("spool"),
-    );
-    hiring.start_worker_with(Arc::new(runner)).await;
+    hiring
+        .start_local_ai_worker(&ai.url, &dir.0.join("spool"))
+        .await;
     let answer = dir.0.join("answer.wav");
     ai.speech_wav(
         "I have five years of experience with Rust and distributed systems.",
@@ -187,7 +162,7 @@ async fn the_console_invites_watches_live_and_shows_the_scorecard_with_the_recor
     );
 
     // The scorecard shows every stored field.
-    let r = final_result(&hiring, &app).await;
+    let r = hiring.final_result(&app).await;
     let card = report["scorecardText"].as_str().expect("scorecard text");
     let contains = |what: &str| assert!(card.contains(what), "scorecard lacks {what:?}:\n{card}");
     for q in r["questions"].as_array().unwrap() {
@@ -282,49 +257,17 @@ async fn the_console_invites_watches_live_and_shows_the_scorecard_with_the_recor
     hiring.shutdown().await;
 }
 
-/// FAKE: every voice is the same fake TTS (a tone, at real-time pace).
-struct FakeVoices(Arc<FakeTts>);
-
-impl TtsFactory for FakeVoices {
-    fn with_voice(&self, _voice: &str) -> Result<Arc<dyn Tts>, ProviderError> {
-        Ok(self.0.clone())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hiring_team_ends_an_interview_early_and_it_is_saved_as_terminated() {
     let _one = ONE_AT_A_TIME.lock().await;
     let dir = TempDir::new("browser-console-end");
     let mut hiring = Hiring::start(None).await;
-    let client = Arc::new(
-        BackendClient::new(ClientOptions {
-            url: hiring.backend.graphql_url(),
-            token: Some(interview_agent::config::Secret::new(common::API_TOKEN)),
-            ..ClientOptions::default()
-        })
-        .expect("client"),
+    let runner = hiring.fake_interviewer(
+        Arc::new(FakeStt::new()),
+        20,
+        Duration::from_secs(120),
+        &dir.0.join("spool"),
     );
-    let runner = InterviewRunner {
-        room_options: RoomOptions::default(),
-        pipeline: PipelineOptions::default(),
-        stt: Arc::new(FakeStt::new()),
-        llm: Arc::new(FakeLlm::new()),
-        tts: Arc::new(FakeVoices(Arc::new(
-            FakeTts::new()
-                .with_ms_per_char(20)
-                .with_frame_interval(Duration::from_millis(20)),
-        ))),
-        applications: client.clone(),
-        sink: client,
-        spool: Spool::open(&dir.0.join("spool")).expect("spool"),
-        voices: VoiceConfig::default(),
-        options: InterviewOptions {
-            llm_phrasing: false,
-            llm_judge: false,
-            silence_timeout: Duration::from_secs(120),
-            ..InterviewOptions::default()
-        },
-    };
     hiring.start_worker_with(Arc::new(runner)).await;
     let inv = hiring
         .invite(NewApplication {
@@ -363,7 +306,7 @@ async fn the_hiring_team_ends_an_interview_early_and_it_is_saved_as_terminated()
     );
     let report = sc.report(Duration::from_secs(180)).await;
     assert_eq!(report["confirmOpen"], true);
-    let r = final_result(&hiring, &inv.application).await;
+    let r = hiring.final_result(&inv.application).await;
     assert_eq!(r["endReason"], "terminated", "{r}");
     assert_eq!(r["partial"], false);
     let last = r["transcript"]

@@ -43,6 +43,17 @@ fn speculation_events(events: &[(Instant, PipelineEvent)]) -> Vec<SpeculationEve
         .collect()
 }
 
+/// What each cancelled speculation had in flight.
+fn cancellations(events: &[(Instant, PipelineEvent)]) -> Vec<InFlight> {
+    speculation_events(events)
+        .into_iter()
+        .filter_map(|e| match e {
+            SpeculationEvent::Cancelled { in_flight, .. } => Some(in_flight),
+            _ => None,
+        })
+        .collect()
+}
+
 /// When the turn was committed (the pipeline turns to thinking then).
 fn committed_at(events: &[(Instant, PipelineEvent)]) -> Instant {
     events
@@ -209,15 +220,8 @@ async fn a_cancellation_drops_the_llm_stream_it_started() {
     h.voice(ms(700)).await;
     h.silence(ms(6000)).await;
     let events = h.events.lock().unwrap().clone();
-    let cancelled: Vec<InFlight> = speculation_events(&events)
-        .into_iter()
-        .filter_map(|e| match e {
-            SpeculationEvent::Cancelled { in_flight, .. } => Some(in_flight),
-            _ => None,
-        })
-        .collect();
     assert_eq!(
-        cancelled,
+        cancellations(&events),
         vec![InFlight {
             stt: false,
             llm: true,
@@ -385,15 +389,8 @@ async fn a_decision_ahead_for_a_turn_that_went_on_is_never_applied() {
         "the first decision never finished: {ahead:?}"
     );
     let events = h.events.lock().unwrap().clone();
-    let cancelled: Vec<InFlight> = speculation_events(&events)
-        .into_iter()
-        .filter_map(|e| match e {
-            SpeculationEvent::Cancelled { in_flight, .. } => Some(in_flight),
-            _ => None,
-        })
-        .collect();
     assert_eq!(
-        cancelled,
+        cancellations(&events),
         vec![InFlight {
             brain: true,
             ..InFlight::default()

@@ -15,7 +15,13 @@ use hiring_backend::{
     BackendOptions, LiveKitSettings, ManualClock, NewApplication, Notifier, RoomNotification,
     RunningBackend,
 };
-use interview_agent::session::SessionRunner;
+use interview_agent::backend::{BackendClient, BackendOptions as ClientOptions};
+use interview_agent::interview::{Spool, VoiceConfig};
+use interview_agent::pipeline::PipelineOptions;
+use interview_agent::providers::fake::{FakeLlm, FakeStt, FakeTts};
+use interview_agent::providers::{ProviderError, Tts, TtsFactory};
+use interview_agent::room::RoomOptions;
+use interview_agent::session::{InterviewOptions, InterviewRunner, SessionRunner};
 use interview_agent::worker::{self, WorkerOptions};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
@@ -34,6 +40,15 @@ pub static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new
 
 fn repo(p: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+/// FAKE: every voice is the same fake TTS (a tone, at real-time pace).
+struct FakeVoices(Arc<FakeTts>);
+
+impl TtsFactory for FakeVoices {
+    fn with_voice(&self, _voice: &str) -> Result<Arc<dyn Tts>, ProviderError> {
+        Ok(self.0.clone())
+    }
 }
 
 /// An invitation as the notifier delivered it.
@@ -90,6 +105,70 @@ impl Hiring {
             hiring.start_worker_with(runner).await;
         }
         hiring
+    }
+
+    /// The interviewer on the local AI stack at `ai_url` as the worker.
+    pub async fn start_local_ai_worker(&mut self, ai_url: &str, spool: &std::path::Path) {
+        let runner =
+            super::interview_runner(&self.backend.graphql_url(), &format!("{ai_url}/v1"), spool);
+        self.start_worker_with(Arc::new(runner)).await;
+    }
+
+    /// The interviewer on FAKE speech providers (the only timing is ours; lines read
+    /// verbatim, no judge): `stt` hears the candidate, TTS speaks `ms_per_char` at
+    /// real-time pace.
+    pub fn fake_interviewer(
+        &self,
+        stt: Arc<FakeStt>,
+        ms_per_char: u32,
+        silence_timeout: Duration,
+        spool: &std::path::Path,
+    ) -> InterviewRunner {
+        let client = Arc::new(
+            BackendClient::new(ClientOptions {
+                url: self.backend.graphql_url(),
+                token: Some(interview_agent::config::Secret::new(super::API_TOKEN)),
+                ..ClientOptions::default()
+            })
+            .expect("client"),
+        );
+        InterviewRunner {
+            room_options: RoomOptions::default(),
+            pipeline: PipelineOptions::default(),
+            stt,
+            llm: Arc::new(FakeLlm::new()),
+            tts: Arc::new(FakeVoices(Arc::new(
+                FakeTts::new()
+                    .with_ms_per_char(ms_per_char)
+                    .with_frame_interval(Duration::from_millis(20)),
+            ))),
+            applications: client.clone(),
+            sink: client,
+            spool: Spool::open(spool).expect("spool"),
+            voices: VoiceConfig::default(),
+            options: InterviewOptions {
+                llm_phrasing: false,
+                llm_judge: false,
+                silence_timeout,
+                ..InterviewOptions::default()
+            },
+        }
+    }
+
+    /// The final result the agent saved for `application` (waits up to a minute for it).
+    pub async fn final_result(&self, application: &str) -> Value {
+        for _ in 0..600 {
+            let rows = self
+                .backend
+                .store()
+                .results_for(application)
+                .expect("results");
+            if let Some(r) = rows.into_iter().find(|r| r.result["partial"] == false) {
+                return r.result;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no final result stored for {application}");
     }
 
     /// Register `runner` as the agent worker the backend dispatches into interview rooms.
