@@ -7,7 +7,7 @@
 #   LOCAL_AI_CPU=plain scripts/setup-ai.sh  # llama.cpp without AVX/AVX2/FMA/F16C (any x86-64)
 #
 # Portable: llama.cpp (the one engine compiled here; llama-cpp-python is sdist-only) is built
-# for a fixed instruction-set baseline, never for this machine's CPU (-march=native would use
+# for a fixed instruction-set baseline, never for this machine's CPU (a native-arch build would use
 # AVX-512 or AMX where the build machine has them, and die with SIGILL on the next machine, or
 # in a VM that advertises AMX but refuses tile state). LOCAL_AI_CPU picks the baseline: `avx2`
 # (x86-64 with AVX2+FMA+F16C; the default when the CPU has them) or `plain` (no AVX at all).
