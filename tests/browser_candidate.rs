@@ -9,7 +9,9 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::browser::{looped_speech_wav, p50_max, Hiring, Said, Scenario, ONE_AT_A_TIME};
+use common::browser::{
+    answering_mic, looped_speech_wav, p50_max, Hiring, Said, Scenario, ONE_AT_A_TIME,
+};
 use common::local_ai::LocalAi;
 use common::{said_by, TempDir};
 use hiring_backend::NewApplication;
@@ -92,14 +94,7 @@ async fn candidate_takes_the_whole_interview_in_the_browser() {
         inv.link
     );
 
-    let answer = dir.0.join("answer.wav");
-    ai.speech_wav(
-        "I have five years of experience with Rust and distributed systems.",
-        &answer,
-    )
-    .await;
-    let mic = dir.0.join("mic.wav");
-    looped_speech_wav(&answer, 4, &mic);
+    let mic = answering_mic(&ai, &dir.0).await;
 
     let mut sc = Scenario::start(
         "candidate_interview.mjs",

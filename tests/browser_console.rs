@@ -9,9 +9,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::browser::{
-    looped_speech_wav, Hiring, Said, Scenario, ONE_AT_A_TIME, OPERATOR_PASSWORD,
-};
+use common::browser::{answering_mic, Hiring, Said, Scenario, ONE_AT_A_TIME, OPERATOR_PASSWORD};
 use common::local_ai::LocalAi;
 use common::{PyPeer, TempDir};
 use hiring_backend::NewApplication;
@@ -42,14 +40,7 @@ async fn the_console_invites_watches_live_and_shows_the_scorecard_with_the_recor
     hiring
         .start_local_ai_worker(&ai.url, &dir.0.join("spool"))
         .await;
-    let answer = dir.0.join("answer.wav");
-    ai.speech_wav(
-        "I have five years of experience with Rust and distributed systems.",
-        &answer,
-    )
-    .await;
-    let mic = dir.0.join("mic.wav");
-    looped_speech_wav(&answer, 4, &mic);
+    let mic = answering_mic(&ai, &dir.0).await;
 
     let mut sc = Scenario::start(
         "console.mjs",

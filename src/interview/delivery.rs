@@ -122,20 +122,36 @@ pub async fn save_with_retry(
     result: &InterviewResult,
     policy: &RetryPolicy,
 ) -> Result<(), DeliveryFailure> {
-    let key = &result.idempotency_key;
+    retry_sink(&result.idempotency_key, "result delivery", policy, || {
+        sink.save(result)
+    })
+    .await
+}
+
+/// Call `op` until it succeeds, fails permanently or `policy` runs out of attempts.
+async fn retry_sink<F, Fut>(
+    key: &str,
+    what: &str,
+    policy: &RetryPolicy,
+    mut op: F,
+) -> Result<(), DeliveryFailure>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), SinkError>>,
+{
     let mut attempt = 1;
     loop {
-        match sink.save(result).await {
+        match op().await {
             Ok(()) => return Ok(()),
             Err(e) if e.is_retryable() && attempt < policy.max_attempts.max(1) => {
                 let delay = policy.backoff(attempt);
-                tracing::warn!(%key, attempt, error = %e, ?delay, "result delivery failed, retrying");
+                tracing::warn!(%key, attempt, error = %e, ?delay, "{what} failed, retrying");
                 tokio::time::sleep(delay).await;
                 attempt += 1;
             }
             Err(error) => {
                 return Err(DeliveryFailure {
-                    key: key.clone(),
+                    key: key.to_string(),
                     attempts: attempt,
                     error,
                 })
@@ -172,28 +188,11 @@ async fn save_recording_with_retry(
         tracing::warn!(%key, file = %path.display(), "recording has no complete page; not uploaded");
         return Ok(());
     }
-    let mut attempt = 1;
-    loop {
-        match sink
-            .save_recording(result, bytes[..len].to_vec(), duration)
-            .await
-        {
-            Ok(()) => return Ok(()),
-            Err(e) if e.is_retryable() && attempt < policy.max_attempts.max(1) => {
-                let delay = policy.backoff(attempt);
-                tracing::warn!(%key, attempt, error = %e, ?delay, "recording upload failed, retrying");
-                tokio::time::sleep(delay).await;
-                attempt += 1;
-            }
-            Err(error) => {
-                return Err(DeliveryFailure {
-                    key: key.clone(),
-                    attempts: attempt,
-                    error,
-                })
-            }
-        }
-    }
+    let valid = &bytes[..len];
+    retry_sink(key, "recording upload", policy, || {
+        sink.save_recording(result, valid.to_vec(), duration)
+    })
+    .await
 }
 
 async fn deliver_one(

@@ -304,6 +304,20 @@ impl Hiring {
 
 /// A 48 kHz mono WAV of `speech` (a 48 kHz mono WAV) repeated `times` (Chromium's fake
 /// microphone loops it).
+/// The browser's fake microphone for the local-AI scenarios: a spoken answer (Piper),
+/// repeated four times with its pauses, in `dir`.
+pub async fn answering_mic(ai: &super::local_ai::LocalAi, dir: &std::path::Path) -> PathBuf {
+    let answer = dir.join("answer.wav");
+    ai.speech_wav(
+        "I have five years of experience with Rust and distributed systems.",
+        &answer,
+    )
+    .await;
+    let mic = dir.join("mic.wav");
+    looped_speech_wav(&answer, 4, &mic);
+    mic
+}
+
 pub fn looped_speech_wav(speech: &std::path::Path, times: usize, out: &std::path::Path) {
     let bytes = std::fs::read(speech).expect("speech WAV");
     let data_at = bytes

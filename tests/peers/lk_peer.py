@@ -9,8 +9,10 @@ report to --out and exits 0. Exits non-zero with a message on stderr if it canno
 
 import argparse
 import asyncio
+import faulthandler
 import json
 import math
+import os
 import sys
 import time
 import wave
@@ -374,8 +376,16 @@ async def run(args):
 
 
 def main():
+    # A native crash prints the Python stack of every thread, so a failure says where it was.
+    faulthandler.enable()
     args = parse_args()
-    sys.exit(asyncio.run(run(args)))
+    code = asyncio.run(run(args))
+    print(f"lk_peer: exiting {code}, report written", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    # The report is on disk. Skip the interpreter's exit hooks: the SDK's atexit FFI dispose
+    # races its own runtime threads and can abort (SIGABRT, "panic in a function that cannot
+    # unwind") after everything we test has already happened and been written down.
+    os._exit(code)
 
 
 if __name__ == "__main__":
