@@ -19,10 +19,12 @@ use super::brain::{Brain, BrainReply, Conversation};
 use super::events::{EventSink, PipelineEvent, SpeculationEvent, Stage};
 use super::options::PipelineOptions;
 use super::playout::{run_playout, PlayItem, PlayoutNote};
-use super::sentences::SentenceSplitter;
+use super::sentences::{fixed_line, SentenceSplitter};
 use super::speech::AgentSpeech;
 use crate::audio::AudioFrame;
-use crate::providers::{with_retry, Llm, LlmRequest, ProviderError, Stt, SttRequest, Tts};
+use crate::providers::{
+    with_retry, AudioStream, Llm, LlmRequest, ProviderError, Stt, SttRequest, Tts,
+};
 
 /// Everything replies share with the pipeline.
 pub(crate) struct Shared {
@@ -98,6 +100,36 @@ pub(crate) struct Timings {
 }
 
 pub(crate) type SharedTimings = Arc<Mutex<Timings>>;
+
+/// A sentence whose TTS request is opening in its own task.
+struct OpeningTts {
+    text: String,
+    opened: Instant,
+    task: AbortOnDrop<Result<AudioStream, ProviderError>>,
+}
+
+impl OpeningTts {
+    /// The audio stream, once the request has answered.
+    async fn stream(mut self) -> Result<AudioStream, ProviderError> {
+        match (&mut self.task.0).await {
+            Ok(result) => result,
+            Err(e) => Err(ProviderError::Other {
+                provider: "tts".into(),
+                message: format!("request task ended: {e}"),
+            }),
+        }
+    }
+}
+
+/// A spawned task that is aborted when its handle is dropped: a cancelled reply takes its
+/// opening TTS requests (and their HTTP connections) with it.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 pub(crate) fn lock_timings(t: &SharedTimings) -> MutexGuard<'_, Timings> {
     t.lock().unwrap_or_else(|e| e.into_inner())
@@ -263,9 +295,7 @@ impl Reply {
     /// A fixed line, sentence by sentence: the first sentence is synthesized (and heard) without
     /// waiting for the rest, and each sentence's captions are timed on its own audio.
     async fn speak_text(&self, text: String) {
-        let mut splitter = SentenceSplitter::new(self.shared.opts.sentences.clone());
-        let mut sentences = splitter.push(&text);
-        sentences.extend(splitter.finish());
+        let sentences = fixed_line(&text, &self.shared.opts.sentences);
         let (sentence_tx, sentence_rx) = mpsc::channel::<String>(sentences.len().max(1));
         for sentence in sentences {
             let _ = sentence_tx.send(sentence).await;
@@ -319,26 +349,60 @@ impl Reply {
         Ok(sent)
     }
 
-    /// Sentences -> TTS -> playout queue, one sentence at a time, in order.
+    /// Sentences -> TTS -> playout queue, in order. The next sentence's request opens while
+    /// the current one still streams (its own task, so it progresses while this one waits on
+    /// the playout queue): a short first piece ("Thanks,") is followed without a gap even
+    /// when TTS takes longer to answer than the piece takes to play.
     async fn tts_stage(
         &self,
         mut sentences: mpsc::Receiver<String>,
         play: mpsc::Sender<PlayItem>,
     ) -> Result<(), ProviderError> {
-        let s = &self.shared;
-        while let Some(text) = sentences.recv().await {
-            let index = self.speech.add_sentence(&text);
-            let t = Instant::now();
+        let mut ahead: Option<OpeningTts> = None;
+        let mut more = true;
+        loop {
+            let current = match ahead.take() {
+                Some(o) => o,
+                None => match sentences.recv().await {
+                    Some(text) => self.open_tts(text),
+                    None => return Ok(()),
+                },
+            };
+            let index = self.speech.add_sentence(&current.text);
             lock_timings(&self.timings).in_flight.tts = true;
             let _done = InFlightGuard(&self.timings, |f| f.tts = false);
-            let mut audio = with_retry(&s.opts.retry, "tts", |_| s.tts.synthesize(&text)).await?;
+            let opened = current.opened;
+            let mut audio = current.stream().await?;
             let mut first = true;
-            while let Some(frame) = audio.next().await {
+            loop {
+                if ahead.is_none() && more {
+                    match sentences.try_recv() {
+                        Ok(text) => ahead = Some(self.open_tts(text)),
+                        Err(mpsc::error::TryRecvError::Disconnected) => more = false,
+                        Err(mpsc::error::TryRecvError::Empty) => {}
+                    }
+                }
+                let frame = if ahead.is_none() && more {
+                    tokio::select! {
+                        biased;
+                        f = audio.next() => f,
+                        text = sentences.recv() => {
+                            match text {
+                                Some(text) => ahead = Some(self.open_tts(text)),
+                                None => more = false,
+                            }
+                            continue;
+                        }
+                    }
+                } else {
+                    audio.next().await
+                };
+                let Some(frame) = frame else { break };
                 let frame = frame?;
                 if first {
                     first = false;
                     let mut timings = lock_timings(&self.timings);
-                    timings.tts_ttfb.get_or_insert(t.elapsed());
+                    timings.tts_ttfb.get_or_insert(opened.elapsed());
                 }
                 self.speech.frame_received(index);
                 if play
@@ -354,7 +418,22 @@ impl Reply {
             }
             self.speech.sentence_complete(index);
         }
-        Ok(())
+    }
+
+    /// Start one sentence's TTS request (with retries) in its own task.
+    fn open_tts(&self, text: String) -> OpeningTts {
+        let tts = self.shared.tts.clone();
+        let retry = self.shared.opts.retry.clone();
+        let spoken = text.clone();
+        let task =
+            tokio::spawn(
+                async move { with_retry(&retry, "tts", |_| tts.synthesize(&spoken)).await },
+            );
+        OpeningTts {
+            text,
+            opened: Instant::now(),
+            task: AbortOnDrop(task),
+        }
     }
 
     async fn playout_stage(&self, queue: mpsc::Receiver<PlayItem>) {

@@ -6,16 +6,30 @@
 //! decimals and dotted names ("3.5", "node.js"), and an ellipsis followed by a lower-case word.
 //! Sentences shorter than `min_chars` are held and merged with the next one, so "Ok." does not
 //! become its own tiny TTS request, unless it is the whole reply ([`SentenceSplitter::finish`]).
+//!
+//! The first piece of a reply is special, because the candidate waits for it: it ends at the
+//! first clause end (`,` `;` `:` or a spaced dash, followed by white space) or sentence end
+//! once it has `first_piece_min_chars`, so TTS starts after "Thanks," rather than after the
+//! whole first sentence (or, worse, after a short first sentence merged with the next one).
+//! The rest of a sentence cut that way goes out at its end whatever its length, so the second
+//! piece is not held back waiting for a third.
 
 #[derive(Debug, Clone)]
 pub struct SentenceOptions {
     /// Shortest text sent to TTS on its own (except the last piece of a reply).
     pub min_chars: usize,
+    /// The first piece may end at a clause as soon as it is this long (0: the first piece is
+    /// cut like the others). Each LLM token of the first sentence the first piece no longer
+    /// waits for is time the candidate does not wait.
+    pub first_piece_min_chars: usize,
 }
 
 impl Default for SentenceOptions {
     fn default() -> Self {
-        SentenceOptions { min_chars: 20 }
+        SentenceOptions {
+            min_chars: 20,
+            first_piece_min_chars: 6,
+        }
     }
 }
 
@@ -30,6 +44,10 @@ pub struct SentenceSplitter {
     opts: SentenceOptions,
     buf: String,
     held: String,
+    /// A piece has been handed out (the first-piece rule no longer applies).
+    started: bool,
+    /// The first piece ended inside a sentence: its rest goes out at the sentence end.
+    rest_of_sentence: bool,
 }
 
 impl SentenceSplitter {
@@ -38,6 +56,8 @@ impl SentenceSplitter {
             opts,
             buf: String::new(),
             held: String::new(),
+            started: false,
+            rest_of_sentence: false,
         }
     }
 
@@ -45,10 +65,10 @@ impl SentenceSplitter {
     pub fn push(&mut self, delta: &str) -> Vec<String> {
         self.buf.push_str(delta);
         let mut out = Vec::new();
-        while let Some(end) = find_boundary(&self.buf, false) {
+        while let Some((end, clause)) = self.next_end() {
             let sentence: String = self.buf[..end].trim().to_string();
             self.buf.drain(..end);
-            self.offer(sentence, &mut out);
+            self.offer(sentence, clause, &mut out);
         }
         out
     }
@@ -61,25 +81,89 @@ impl SentenceSplitter {
         (!all.is_empty()).then_some(all)
     }
 
-    fn offer(&mut self, sentence: String, out: &mut Vec<String>) {
+    /// Where the next piece of `buf` ends: a sentence end, or for the first piece also a
+    /// clause end that makes it long enough.
+    /// True with it: the end is a clause's, not a sentence's.
+    fn next_end(&self) -> Option<(usize, bool)> {
+        let sentence = find_boundary(&self.buf, false);
+        if !self.first_piece() {
+            return sentence.map(|e| (e, false));
+        }
+        let held = self.held.chars().count() + usize::from(!self.held.is_empty());
+        let need = self.opts.first_piece_min_chars.saturating_sub(held);
+        match (sentence, find_clause_end(&self.buf, need)) {
+            (Some(a), Some(b)) if b < a => Some((b, true)),
+            (Some(a), _) => Some((a, false)),
+            (None, b) => b.map(|e| (e, true)),
+        }
+    }
+
+    fn first_piece(&self) -> bool {
+        !self.started && self.opts.first_piece_min_chars > 0
+    }
+
+    fn offer(&mut self, sentence: String, clause: bool, out: &mut Vec<String>) {
         if sentence.is_empty() {
             return;
         }
         join(&mut self.held, &sentence);
-        if self.held.chars().count() >= self.opts.min_chars {
+        let min = if self.first_piece() {
+            self.opts.first_piece_min_chars
+        } else if self.rest_of_sentence {
+            1
+        } else {
+            self.opts.min_chars
+        };
+        if self.held.chars().count() >= min {
             out.push(std::mem::take(&mut self.held));
+            // Only a clause cut as the first piece leaves a sentence's rest to hurry.
+            self.rest_of_sentence = !self.started && clause;
+            self.started = true;
         }
     }
 }
 
+/// Byte index just past the first clause end in `s` whose text before it (trimmed) has at
+/// least `min_chars` characters: `,` `;` `:` or a dash standing alone, followed by white space.
+/// "1,000" and "10:30" are not clause ends (no space after).
+fn find_clause_end(s: &str, min_chars: usize) -> Option<usize> {
+    let mut prev = ' ';
+    let mut iter = s.char_indices().peekable();
+    while let Some((i, c)) = iter.next() {
+        let next = iter.peek().map(|&(_, n)| n);
+        let clause = match c {
+            ',' | ';' | ':' => true,
+            '—' | '–' | '-' => prev.is_whitespace(),
+            _ => false,
+        };
+        prev = c;
+        if !clause || !next.is_some_and(char::is_whitespace) {
+            continue;
+        }
+        let end = i + c.len_utf8();
+        if s[..end].trim().chars().count() >= min_chars.max(1) {
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// A fixed line (known whole, often prepared ahead) in the pieces TTS is asked for: whole
+/// sentences. The first-piece rule is for text still streaming from the LLM; here it would
+/// only make the prepared first piece shorter than the wait for the second.
+pub fn fixed_line(text: &str, opts: &SentenceOptions) -> Vec<String> {
+    let mut splitter = SentenceSplitter::new(SentenceOptions {
+        first_piece_min_chars: 0,
+        ..opts.clone()
+    });
+    let mut pieces = splitter.push(text);
+    pieces.extend(splitter.finish());
+    pieces
+}
+
 /// The first piece a fixed line is spoken in (what TTS is asked for first).
 pub fn first_sentence(text: &str, opts: &SentenceOptions) -> Option<String> {
-    let mut splitter = SentenceSplitter::new(opts.clone());
-    splitter
-        .push(text)
-        .into_iter()
-        .next()
-        .or_else(|| splitter.finish())
+    fixed_line(text, opts).into_iter().next()
 }
 
 fn join(acc: &mut String, s: &str) {
@@ -180,7 +264,10 @@ mod tests {
     use super::*;
 
     fn split_tokens(tokens: &[&str], min_chars: usize) -> Vec<String> {
-        let mut s = SentenceSplitter::new(SentenceOptions { min_chars });
+        let mut s = SentenceSplitter::new(SentenceOptions {
+            min_chars,
+            first_piece_min_chars: 0,
+        });
         let mut out = Vec::new();
         for t in tokens {
             out.extend(s.push(t));
@@ -198,7 +285,10 @@ mod tests {
     #[test]
     fn emits_each_sentence_as_soon_as_it_ends() {
         // "there." could still become "there.com": wait for the next token's space.
-        let mut s = SentenceSplitter::new(SentenceOptions { min_chars: 5 });
+        let mut s = SentenceSplitter::new(SentenceOptions {
+            min_chars: 5,
+            first_piece_min_chars: 0,
+        });
         assert!(s.push("Hello there.").is_empty());
         assert_eq!(s.push(" How"), vec!["Hello there."]);
         assert_eq!(s.push(" are you? Fine"), vec!["How are you?"]);
@@ -262,5 +352,75 @@ mod tests {
         );
         let whole = split_tokens(&["Hello", " world", ".", " Bye", "."], 1);
         assert_eq!(whole, vec!["Hello world.", "Bye."]);
+    }
+
+    fn first_pieces(tokens: &[&str]) -> Vec<String> {
+        let mut s = SentenceSplitter::new(SentenceOptions::default());
+        let mut out = Vec::new();
+        for t in tokens {
+            out.extend(s.push(t));
+        }
+        out.extend(s.finish());
+        out
+    }
+
+    #[test]
+    fn the_first_piece_ends_at_the_first_long_enough_clause() {
+        // Out as soon as the token after the comma shows the space: TTS starts on "Thanks,".
+        let mut s = SentenceSplitter::new(SentenceOptions::default());
+        assert!(s.push("Than").is_empty());
+        assert!(s.push("ks,").is_empty());
+        assert_eq!(s.push(" that"), vec!["Thanks,"]);
+        // The rest of that sentence at its end, however short; commas no longer cut.
+        assert_eq!(s.push(" is, I think. Go"), vec!["that is, I think."]);
+        // Then whole sentences of at least 20 characters.
+        assert!(
+            s.push(" on. Why").is_empty(),
+            "\"Go on.\" is too short alone"
+        );
+        assert_eq!(s.finish(), Some("Go on. Why".into()));
+    }
+
+    #[test]
+    fn the_first_piece_skips_too_short_clauses_and_numbers() {
+        assert_eq!(
+            first_pieces(&[
+                "So, ",
+                "in 2,000 ",
+                "cases, yes. ",
+                "Next. ",
+                "Question please."
+            ]),
+            vec!["So, in 2,000 cases,", "yes.", "Next. Question please."]
+        );
+        // A short first sentence goes out alone instead of waiting for the next one.
+        assert_eq!(
+            first_pieces(&["Great. ", "Tell me about ", "your last project."]),
+            vec!["Great.", "Tell me about your last project."]
+        );
+        // A spaced dash is a clause end; a hyphen inside a word is not.
+        assert_eq!(
+            first_pieces(&["Well-known ", "tools — ", "like Cargo."]),
+            vec!["Well-known tools —", "like Cargo."]
+        );
+        // Too short for any rule: the whole reply at the end.
+        assert_eq!(first_pieces(&["Ok, ", "go."]), vec!["Ok, go."]);
+    }
+
+    #[test]
+    fn fixed_lines_are_cut_in_whole_sentences() {
+        let opts = SentenceOptions::default();
+        let line = "Thanks, that is helpful. Next, tell me about a hard bug you fixed.";
+        assert_eq!(
+            fixed_line(line, &opts),
+            vec![
+                "Thanks, that is helpful.",
+                "Next, tell me about a hard bug you fixed."
+            ]
+        );
+        assert_eq!(
+            first_sentence(line, &opts).as_deref(),
+            Some("Thanks, that is helpful.")
+        );
     }
 }

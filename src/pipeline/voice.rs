@@ -562,7 +562,8 @@ impl Core {
         let (gate_tx, gate_rx) = watch::channel(false);
         let job = ReplyJob::Turn {
             turn_id,
-            audio: AudioFrame::new(self.turn_audio.clone(), VAD_RATE),
+            // One copy straight into the shared buffer (not a Vec clone copied again).
+            audio: AudioFrame::new(&self.turn_audio[..], VAD_RATE),
             conversation: self.conversation.clone(),
         };
         let (task, timings) = self.spawn_task(&speech, job, Some(gate_rx));
