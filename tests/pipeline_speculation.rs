@@ -293,6 +293,9 @@ struct Transactional {
     decided_ahead: std::sync::Mutex<Vec<String>>,
     applied: std::sync::Mutex<Vec<String>>,
     committed_at: std::sync::Mutex<Vec<Instant>>,
+    /// The harness's TTS, to see which of its streams were cancelled when `reply` is asked.
+    tts: std::sync::OnceLock<Arc<FakeTts>>,
+    cancelled_tts_when_asked: std::sync::Mutex<Vec<usize>>,
 }
 
 #[async_trait]
@@ -303,6 +306,13 @@ impl Brain for Transactional {
             .await
     }
     async fn reply(&self, _conversation: &Conversation, user_text: &str) -> BrainReply {
+        if let Some(tts) = self.tts.get() {
+            let cancelled = tts.streams().cancelled();
+            self.cancelled_tts_when_asked
+                .lock()
+                .unwrap()
+                .push(cancelled);
+        }
         tokio::time::sleep(ms(300)).await;
         *self.version.lock().unwrap() += 1;
         self.applied.lock().unwrap().push(user_text.to_string());
@@ -337,9 +347,14 @@ impl Brain for Transactional {
 }
 
 fn transactional_harness() -> (Harness, Arc<Transactional>) {
+    transactional_harness_with(PipelineOptions::default())
+}
+
+fn transactional_harness_with(opts: PipelineOptions) -> (Harness, Arc<Transactional>) {
     let (stt, llm, tts) = providers();
     let brain = Arc::new(Transactional::default());
-    let h = Harness::start_with_brain(PipelineOptions::default(), stt, llm, tts, brain.clone());
+    let h = Harness::start_with_brain(opts, stt, llm, tts, brain.clone());
+    let _ = brain.tts.set(h.tts.clone());
     (h, brain)
 }
 
@@ -427,4 +442,32 @@ async fn a_decision_ahead_that_no_longer_fits_is_decided_again() {
         "the prepared reply was dropped, not played: {:?}",
         conv.messages()
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_prepared_reply_that_no_longer_fits_is_dropped_before_deciding_again() {
+    // A long end-of-turn wait: the decision ahead (STT 300 + 300 ms) is made and its audio is
+    // being synthesized into the (shut) playout queue well before the turn commits.
+    let mut opts = PipelineOptions::default();
+    opts.vad.min_silence = ms(1500);
+    let (mut h, brain) = transactional_harness_with(opts);
+    h.silence(ms(500)).await;
+    h.voice(ms(1000)).await;
+    h.silence(ms(1100)).await;
+    assert_eq!(brain.decided_ahead.lock().unwrap().len(), 1);
+    assert_eq!(
+        h.tts.streams().started(),
+        1,
+        "the prepared reply is being synthesized"
+    );
+    // Something else moves the brain on before the commit.
+    *brain.version.lock().unwrap() += 1;
+    h.silence(ms(9000)).await;
+    let events = h.events.lock().unwrap().clone();
+    assert!(speculation_events(&events).contains(&SpeculationEvent::Redecided { turn_id: 1 }));
+    // Its TTS stream was cancelled before the brain was asked again, not kept open while the
+    // new reply is decided and played.
+    assert_eq!(*brain.cancelled_tts_when_asked.lock().unwrap(), vec![1]);
+    let (conv, _, _) = h.finish().await;
+    assert!(conv.messages()[1].content.starts_with("Decided late on"));
 }

@@ -494,6 +494,11 @@ def build_app():
 
         def work(emit, cancelled):
             with ENG.llm_lock:
+                # A request dropped while it waited for the engine (the agent phrases the
+                # likely next line while its judge runs, and drops it when the judge disagrees)
+                # must not cost a prompt evaluation.
+                if cancelled.is_set():
+                    return
                 finish = "stop"
                 for part in ENG.llm.create_chat_completion(stream=True, **kwargs):
                     if cancelled.is_set():

@@ -3,9 +3,11 @@
 //! plain system prompt + recent history. [`Conversation`] holds only what was actually said:
 //! user transcripts and the agent text the user really heard (see `AgentSpeech::heard_text`).
 
+use std::sync::{Arc, Mutex};
+
 use async_trait::async_trait;
 
-use crate::providers::{ChatMessage, ChatRole, LlmRequest};
+use crate::providers::{ChatMessage, ChatRole, LlmRequest, ProviderError, TextStream};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Conversation {
@@ -58,10 +60,46 @@ impl Conversation {
 pub enum BrainReply {
     /// Stream this LLM request and speak the answer.
     Llm(LlmRequest),
+    /// Like `Llm`, with the request already sent by the brain while it was still deciding (the
+    /// interviewer phrases the likely next line while its follow-up judge thinks). The reply
+    /// reads that stream; if it was already taken, or failed to open, it sends `request`.
+    LlmOpened {
+        request: LlmRequest,
+        stream: OpenedStream,
+    },
     /// Speak this text verbatim (no LLM call).
     Say(String),
     /// Say nothing (the turn is recorded, the agent keeps listening).
     Nothing,
+}
+
+/// An LLM stream opened ahead, handed over once (clones share it). Dropping every clone
+/// without taking it drops the stream, which cancels its request.
+#[derive(Clone)]
+pub struct OpenedStream(Arc<Mutex<Option<Result<TextStream, ProviderError>>>>);
+
+impl OpenedStream {
+    pub fn new(opened: Result<TextStream, ProviderError>) -> Self {
+        OpenedStream(Arc::new(Mutex::new(Some(opened))))
+    }
+
+    /// The stream, the first time; None afterwards or if it failed to open.
+    pub fn take(&self) -> Option<TextStream> {
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        slot.take().and_then(Result::ok)
+    }
+}
+
+impl std::fmt::Debug for OpenedStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OpenedStream")
+    }
+}
+
+impl PartialEq for OpenedStream {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 #[async_trait]

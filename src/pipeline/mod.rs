@@ -21,7 +21,7 @@ pub mod speech;
 pub mod turn;
 pub mod voice;
 
-pub use brain::{Brain, BrainReply, Conversation, DefaultBrain};
+pub use brain::{Brain, BrainReply, Conversation, DefaultBrain, OpenedStream};
 pub use captions::WordTime;
 pub use error::PipelineError;
 pub use events::{

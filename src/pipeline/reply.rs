@@ -23,7 +23,7 @@ use super::sentences::{fixed_line, SentenceSplitter};
 use super::speech::AgentSpeech;
 use crate::audio::AudioFrame;
 use crate::providers::{
-    with_retry, AudioStream, Llm, LlmRequest, ProviderError, Stt, SttRequest, Tts,
+    with_retry, AudioStream, Llm, LlmRequest, ProviderError, Stt, SttRequest, TextStream, Tts,
 };
 
 /// Everything replies share with the pipeline.
@@ -226,8 +226,9 @@ impl Reply {
             gate_open(&self.gate).await;
             s.brain.commit_ahead(&text).await
         };
-        let speak = self.speak(ahead);
-        tokio::pin!(commit, speak);
+        // Boxed, not pinned on the stack: dropping it below must really drop it.
+        let mut speak = Box::pin(self.speak(ahead));
+        tokio::pin!(commit);
         let committed = tokio::select! {
             ok = &mut commit => ok,
             // Nothing to say (or a failure) needs no playout: it still waits for the commit.
@@ -259,18 +260,21 @@ impl Reply {
 
     async fn speak(&self, reply: BrainReply) {
         match reply {
-            BrainReply::Llm(request) => self.speak_llm(request).await,
+            BrainReply::Llm(request) => self.speak_llm(request, None).await,
+            BrainReply::LlmOpened { request, stream } => {
+                self.speak_llm(request, stream.take()).await
+            }
             BrainReply::Say(line) => self.speak_text(line).await,
             BrainReply::Nothing => {}
         }
     }
 
-    async fn speak_llm(&self, request: LlmRequest) {
+    async fn speak_llm(&self, request: LlmRequest, opened: Option<TextStream>) {
         let (sentence_tx, sentence_rx) = mpsc::channel::<String>(8);
         let (play_tx, play_rx) =
             mpsc::channel::<PlayItem>(self.shared.opts.playout_queue_frames.max(1));
         let (llm, tts, _) = tokio::join!(
-            self.llm_stage(&request, sentence_tx),
+            self.llm_stage(&request, opened, sentence_tx),
             self.tts_stage(sentence_rx, play_tx),
             self.playout_stage(play_rx),
         );
@@ -312,19 +316,24 @@ impl Reply {
         }
     }
 
-    /// LLM deltas -> sentences. Err carries how many sentences were sent before the failure.
+    /// LLM deltas -> sentences (from `opened` when the brain already sent the request). Err
+    /// carries how many sentences were sent before the failure.
     async fn llm_stage(
         &self,
         request: &LlmRequest,
+        opened: Option<TextStream>,
         sentences: mpsc::Sender<String>,
     ) -> Result<usize, (ProviderError, usize)> {
         let s = &self.shared;
         let t = Instant::now();
         lock_timings(&self.timings).in_flight.llm = true;
         let _done = InFlightGuard(&self.timings, |f| f.llm = false);
-        let mut stream = with_retry(&s.opts.retry, "llm", |_| s.llm.stream(request))
-            .await
-            .map_err(|e| (e, 0))?;
+        let mut stream = match opened {
+            Some(stream) => stream,
+            None => with_retry(&s.opts.retry, "llm", |_| s.llm.stream(request))
+                .await
+                .map_err(|e| (e, 0))?,
+        };
         let mut splitter = SentenceSplitter::new(s.opts.sentences.clone());
         let mut sent = 0;
         let mut first = true;

@@ -234,8 +234,8 @@ impl Stt for FakeStt {
     }
 }
 
-/// FAKE LLM: streams a scripted reply word by word; first token after `ttft`, then one token
-/// per `token_interval`.
+/// FAKE LLM: streams a scripted reply word by word; first token `ttft` after the request, then
+/// one token per `token_interval` (timed from the request, read or not).
 pub struct FakeLlm {
     ttft: Duration,
     token_interval: Duration,
@@ -318,15 +318,16 @@ impl Llm for FakeLlm {
                 format!(" {w}")
             });
         }
+        // Timed from the request, like a server that writes whether or not anyone reads yet:
+        // token i is due at ttft + i * gap after `stream` was called.
         let (ttft, gap) = (self.ttft, self.token_interval);
-        let stream = futures::stream::unfold(
-            (tokens.into_iter(), true),
-            move |(mut it, first)| async move {
+        let opened = tokio::time::Instant::now();
+        let stream =
+            futures::stream::unfold((tokens.into_iter(), 0u32), move |(mut it, i)| async move {
                 let token = it.next()?;
-                tokio::time::sleep(if first { ttft } else { gap }).await;
-                Some((Ok(token), (it, false)))
-            },
-        );
+                tokio::time::sleep_until(opened + ttft + gap * i).await;
+                Some((Ok(token), (it, i + 1)))
+            });
         Ok(Box::pin(Tracked::new(stream, self.counters.clone())))
     }
 }

@@ -17,7 +17,7 @@ use crate::interview::{
     judge_or_unavailable, Action, Application, Flow, Input, InterviewBrain, Judgement, SayKind,
 };
 use crate::pipeline::sentences::{first_sentence, SentenceOptions};
-use crate::pipeline::{Brain, BrainReply, Conversation};
+use crate::pipeline::{Brain, BrainReply, Conversation, OpenedStream};
 use crate::providers::prefetch::PrefetchTts;
 use crate::providers::{Llm, LlmRequest};
 
@@ -174,6 +174,7 @@ impl FlowBrain {
         );
         let mut says: Vec<(String, SayKind)> = Vec::new();
         let mut for_session = Vec::new();
+        let mut early: Option<(LlmRequest, OpenedStream)> = None;
         while !actions.is_empty() {
             let mut next = Vec::new();
             for action in actions {
@@ -184,7 +185,19 @@ impl FlowBrain {
                         answer,
                     } => {
                         let j = if judge {
-                            self.judge(question_index, &question, &answer).await
+                            // While the judge thinks, the phrasing of the likely outcome (the
+                            // answer will do: the next line) is already being written.
+                            let presumed = self.presumed_phrasing(
+                                flow,
+                                conversation,
+                                user_text,
+                                question_index,
+                            );
+                            let (j, opened) = self
+                                .judge_while_opening(question_index, &question, &answer, presumed)
+                                .await;
+                            early = opened;
+                            j
                         } else {
                             Judgement::unavailable(question_index)
                         };
@@ -203,7 +216,28 @@ impl FlowBrain {
         let asks = says
             .iter()
             .any(|(_, k)| matches!(k, SayKind::Question | SayKind::FollowUp));
-        let reply = match says.as_slice() {
+        let reply = match (self.reply_for(&says, conversation, user_text), early) {
+            // The judge agreed with the presumption: the stream opened meanwhile is the reply.
+            (BrainReply::Llm(request), Some((presumed, stream))) if request == presumed => {
+                BrainReply::LlmOpened { request, stream }
+            }
+            // Otherwise the early stream (if any) is dropped here, which cancels it.
+            (reply, _) => reply,
+        };
+        Decision {
+            reply,
+            for_session,
+            asks,
+        }
+    }
+
+    fn reply_for(
+        &self,
+        says: &[(String, SayKind)],
+        conversation: &Conversation,
+        user_text: &str,
+    ) -> BrainReply {
+        match says {
             [] => BrainReply::Nothing,
             // One question or follow-up: the LLM phrases it (acknowledging the answer).
             [(text, kind)]
@@ -226,12 +260,75 @@ impl FlowBrain {
                     .collect::<Vec<_>>()
                     .join(" "),
             ),
-        };
-        Decision {
-            reply,
-            for_session,
-            asks,
         }
+    }
+
+    /// The LLM request the turn gets if the judge finds the answer sufficient (on a copy of
+    /// `flow`), when that reply is phrased by the LLM.
+    fn presumed_phrasing(
+        &self,
+        flow: &Flow,
+        conversation: &Conversation,
+        user_text: &str,
+        question_index: usize,
+    ) -> Option<LlmRequest> {
+        if !self.phrase || !self.llm_judge {
+            return None;
+        }
+        let mut copy = flow.clone();
+        let sufficient = Judgement {
+            question_index,
+            thin: false,
+            follow_up: None,
+        };
+        let says: Vec<(String, SayKind)> = copy
+            .handle(Input::Judgement(sufficient), now())
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::Say { text, kind } if kind != SayKind::Closing => Some((text, kind)),
+                _ => None,
+            })
+            .collect();
+        match self.reply_for(&says, conversation, user_text) {
+            BrainReply::Llm(request) => Some(request),
+            _ => None,
+        }
+    }
+
+    /// The judge's verdict, with `presumed` sent meanwhile. A thin answer does not wait for
+    /// that request to open (it is dropped, which cancels it).
+    async fn judge_while_opening(
+        &self,
+        question_index: usize,
+        question: &str,
+        answer: &str,
+        presumed: Option<LlmRequest>,
+    ) -> (Judgement, Option<(LlmRequest, OpenedStream)>) {
+        let judging = self.judge(question_index, question, answer);
+        let opening = self.open_early(presumed);
+        tokio::pin!(judging, opening);
+        let mut opened = None;
+        let judgement = loop {
+            tokio::select! {
+                // The judge's request goes out first.
+                biased;
+                j = &mut judging => break j,
+                o = &mut opening, if opened.is_none() => opened = Some(o),
+            }
+        };
+        let early = match opened {
+            Some(o) => o,
+            None if !judgement.thin => opening.await,
+            None => None,
+        };
+        (judgement, early)
+    }
+
+    /// Send `request` now; the stream is read (or dropped) once the judge has spoken.
+    async fn open_early(&self, request: Option<LlmRequest>) -> Option<(LlmRequest, OpenedStream)> {
+        let request = request?;
+        let opened = self.llm.stream(&request).await;
+        Some((request, OpenedStream::new(opened)))
     }
 
     /// Make `flow` (decided from revision `base`) the real flow, unless the real one has
@@ -294,8 +391,10 @@ impl Brain for FlowBrain {
         user_text: &str,
     ) -> Option<BrainReply> {
         let (base, mut flow) = self.snapshot();
-        let decision = self.decide(&mut flow, conversation, user_text, true).await;
-        let reply = decision.reply.clone();
+        let mut decision = self.decide(&mut flow, conversation, user_text, true).await;
+        // The pipeline holds the reply (and any stream opened for it): a cancelled speculation
+        // drops it, and with it the request.
+        let reply = std::mem::replace(&mut decision.reply, BrainReply::Nothing);
         *lock_ahead(&self.ahead) = Some(Ahead {
             text: user_text.to_string(),
             base,
@@ -338,6 +437,14 @@ mod tests {
         llm_judge: bool,
         llm: FakeLlm,
     ) -> (FlowBrain, mpsc::Receiver<FlowEffect>) {
+        setup_with(phrase, llm_judge, Arc::new(llm))
+    }
+
+    fn setup_with(
+        phrase: bool,
+        llm_judge: bool,
+        llm: Arc<FakeLlm>,
+    ) -> (FlowBrain, mpsc::Receiver<FlowEffect>) {
         let app: Application = serde_json::from_str(
             r#"{"id": "a1", "candidate": {"name": "Ana"},
                 "job": {"title": "Engineer", "questions": ["Why Rust?", "Why us?"]}}"#,
@@ -357,7 +464,7 @@ mod tests {
         let brain = FlowBrain::new(
             Arc::new(Mutex::new(flow)),
             app,
-            Arc::new(llm),
+            llm,
             Duration::from_secs(2),
             phrase,
             llm_judge,
@@ -378,7 +485,8 @@ mod tests {
             FakeLlm::new().with_script([r#"{"thin": false, "follow_up": null}"#]),
         );
         let c = Conversation::default();
-        let BrainReply::Llm(req) = brain.reply(&c, LONG).await else {
+        // Sent while the judge was thinking, and the judge agreed: handed over open.
+        let BrainReply::LlmOpened { request: req, .. } = brain.reply(&c, LONG).await else {
             panic!("expected an LLM request");
         };
         let last = &req.messages.last().unwrap().content;
@@ -398,6 +506,60 @@ mod tests {
             .reply(&c, "Sorry, could you repeat the question?")
             .await;
         assert_eq!(reply, BrainReply::Say("Why us?".into()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_next_line_is_phrased_while_the_judge_thinks() {
+        // Every LLM call: first token after 300 ms, then 25 ms per token.
+        let llm = FakeLlm::new()
+            .with_ttft(Duration::from_millis(300))
+            .with_token_interval(Duration::from_millis(25))
+            .with_script([r#"{"thin": false, "follow_up": null}"#])
+            .with_default_reply("Thanks. Why us?");
+        let (brain, _effects) = setup(true, true, llm);
+        let start = tokio::time::Instant::now();
+        let BrainReply::LlmOpened { request, stream } =
+            brain.reply(&Conversation::default(), LONG).await
+        else {
+            panic!("expected the phrasing opened ahead");
+        };
+        assert!(request.messages.last().unwrap().content.contains("Why us?"));
+        let opened = stream;
+        let mut stream = opened.take().expect("the opened stream");
+        assert!(opened.take().is_none(), "handed over once");
+        let first = futures::StreamExt::next(&mut stream).await;
+        assert!(matches!(first, Some(Ok(_))));
+        // In series the first word would come after the judge's whole reply (300 ms + 25 ms a
+        // token) and another 300 ms; in parallel it is already there when the judge is done.
+        let judge_done = Duration::from_millis(300 + 25 * 8);
+        assert!(
+            start.elapsed() <= judge_done + Duration::from_millis(25),
+            "first phrased word after {:?}",
+            start.elapsed()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_thin_answer_cancels_the_phrasing_sent_ahead() {
+        let llm = Arc::new(
+            FakeLlm::new()
+                .with_ttft(Duration::from_millis(300))
+                .with_script([r#"{"thin": true, "follow_up": "What did you measure?"}"#]),
+        );
+        let (brain, _effects) = setup_with(true, true, llm.clone());
+        let reply = brain.reply(&Conversation::default(), LONG).await;
+        // The follow-up is phrased by a new request; the one sent ahead was dropped unread.
+        let BrainReply::Llm(request) = reply else {
+            panic!("expected a new LLM request for the follow-up, got {reply:?}");
+        };
+        assert!(request
+            .messages
+            .last()
+            .unwrap()
+            .content
+            .contains("What did you measure?"));
+        assert_eq!(llm.calls().len(), 2, "judge + the phrasing sent ahead");
+        assert_eq!(llm.streams().cancelled(), 1);
     }
 
     #[tokio::test]
