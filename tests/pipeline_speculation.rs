@@ -469,5 +469,10 @@ async fn a_prepared_reply_that_no_longer_fits_is_dropped_before_deciding_again()
     // new reply is decided and played.
     assert_eq!(*brain.cancelled_tts_when_asked.lock().unwrap(), vec![1]);
     let (conv, _, _) = h.finish().await;
-    assert!(conv.messages()[1].content.starts_with("Decided late on"));
+    assert!(
+        conv.messages().len() == 2 && conv.messages()[1].content.starts_with("Decided late on"),
+        "{:?} {:?}",
+        conv.messages(),
+        speculation_events(&events)
+    );
 }

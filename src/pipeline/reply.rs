@@ -163,7 +163,7 @@ impl Reply {
                 audio,
                 conversation,
             } => self.answer(turn_id, audio, conversation).await,
-            ReplyJob::Say { text } => self.speak_text(text).await,
+            ReplyJob::Say { text } => self.speak_text(text, self.gate.clone()).await,
         }
         self.speech.finish();
         let _ = self
@@ -193,7 +193,7 @@ impl Reply {
             Ok(tr) => tr.text.trim().to_string(),
             Err(e) => {
                 self.failed(Stage::Stt, e);
-                return self.apologize().await;
+                return self.apologize(self.gate.clone()).await;
             }
         };
         if text.is_empty() {
@@ -208,7 +208,7 @@ impl Reply {
         let _ = self.to_main.send(msg).await;
         if self.gate.is_none() {
             let reply = s.brain.reply(&conversation, &text).await;
-            return self.speak(reply).await;
+            return self.speak(reply, None).await;
         }
         // Speculative: decide ahead and prepare the audio; play (and apply the decision)
         // only at the commit.
@@ -220,14 +220,22 @@ impl Reply {
         let Some(ahead) = ahead else {
             gate_open(&self.gate).await;
             let reply = s.brain.reply(&conversation, &text).await;
-            return self.speak(reply).await;
+            return self.speak(reply, None).await;
         };
+        // The prepared audio plays once the turn is committed AND the brain has applied its
+        // decision: the turn's gate alone would let a decision that no longer fits be heard
+        // for a frame or two before it is dropped.
+        let (applied_tx, applied_rx) = watch::channel(false);
         let commit = async {
             gate_open(&self.gate).await;
-            s.brain.commit_ahead(&text).await
+            let applied = s.brain.commit_ahead(&text).await;
+            if applied {
+                let _ = applied_tx.send(true);
+            }
+            applied
         };
         // Boxed, not pinned on the stack: dropping it below must really drop it.
-        let mut speak = Box::pin(self.speak(ahead));
+        let mut speak = Box::pin(self.speak(ahead, Some(applied_rx)));
         tokio::pin!(commit);
         let committed = tokio::select! {
             ok = &mut commit => ok,
@@ -255,28 +263,29 @@ impl Reply {
         drop(speak);
         self.speech.discard_unplayed();
         let reply = s.brain.reply(&conversation, &text).await;
-        self.speak(reply).await
+        self.speak(reply, None).await
     }
 
-    async fn speak(&self, reply: BrainReply) {
+    /// Speak `reply`; nothing is played before `gate` opens (None: at once).
+    async fn speak(&self, reply: BrainReply, gate: Option<Gate>) {
         match reply {
-            BrainReply::Llm(request) => self.speak_llm(request, None).await,
+            BrainReply::Llm(request) => self.speak_llm(request, None, gate).await,
             BrainReply::LlmOpened { request, stream } => {
-                self.speak_llm(request, stream.take()).await
+                self.speak_llm(request, stream.take(), gate).await
             }
-            BrainReply::Say(line) => self.speak_text(line).await,
+            BrainReply::Say(line) => self.speak_text(line, gate).await,
             BrainReply::Nothing => {}
         }
     }
 
-    async fn speak_llm(&self, request: LlmRequest, opened: Option<TextStream>) {
+    async fn speak_llm(&self, request: LlmRequest, opened: Option<TextStream>, gate: Option<Gate>) {
         let (sentence_tx, sentence_rx) = mpsc::channel::<String>(8);
         let (play_tx, play_rx) =
             mpsc::channel::<PlayItem>(self.shared.opts.playout_queue_frames.max(1));
         let (llm, tts, _) = tokio::join!(
             self.llm_stage(&request, opened, sentence_tx),
             self.tts_stage(sentence_rx, play_tx),
-            self.playout_stage(play_rx),
+            self.playout_stage(play_rx, gate.clone()),
         );
         let mut apologize = false;
         if let Err(e) = tts {
@@ -288,17 +297,17 @@ impl Reply {
             apologize |= sentences == 0;
         }
         if apologize {
-            self.apologize().await;
+            self.apologize(gate).await;
         }
     }
 
-    async fn apologize(&self) {
-        self.speak_text(self.shared.brain.apology()).await;
+    async fn apologize(&self, gate: Option<Gate>) {
+        self.speak_text(self.shared.brain.apology(), gate).await;
     }
 
     /// A fixed line, sentence by sentence: the first sentence is synthesized (and heard) without
     /// waiting for the rest, and each sentence's captions are timed on its own audio.
-    async fn speak_text(&self, text: String) {
+    async fn speak_text(&self, text: String, gate: Option<Gate>) {
         let sentences = fixed_line(&text, &self.shared.opts.sentences);
         let (sentence_tx, sentence_rx) = mpsc::channel::<String>(sentences.len().max(1));
         for sentence in sentences {
@@ -309,7 +318,7 @@ impl Reply {
             mpsc::channel::<PlayItem>(self.shared.opts.playout_queue_frames.max(1));
         let (tts, _) = tokio::join!(
             self.tts_stage(sentence_rx, play_tx),
-            self.playout_stage(play_rx)
+            self.playout_stage(play_rx, gate)
         );
         if let Err(e) = tts {
             self.failed(Stage::Tts, e);
@@ -445,9 +454,10 @@ impl Reply {
         }
     }
 
-    async fn playout_stage(&self, queue: mpsc::Receiver<PlayItem>) {
-        // Nothing is heard before the turn is committed; TTS meanwhile fills the queue.
-        gate_open(&self.gate).await;
+    async fn playout_stage(&self, queue: mpsc::Receiver<PlayItem>, gate: Option<Gate>) {
+        // Nothing is heard before the gate opens (the turn is committed, and a decision made
+        // ahead applied); TTS meanwhile fills the queue.
+        gate_open(&gate).await;
         let speech_id = self.speech.id();
         run_playout(&self.speech, queue, &self.shared.out, |note| {
             if let PlayoutNote::FirstFrame { at } = note {
