@@ -14,6 +14,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
+use tokio_util::task::AbortOnDropHandle;
 
 use super::brain::{Brain, BrainReply, Conversation};
 use super::events::{EventSink, PipelineEvent, SpeculationEvent, Stage};
@@ -101,33 +102,24 @@ pub(crate) struct Timings {
 
 pub(crate) type SharedTimings = Arc<Mutex<Timings>>;
 
-/// A sentence whose TTS request is opening in its own task.
+/// A sentence whose TTS request is opening in its own task, aborted if this is dropped: a
+/// cancelled reply takes its opening requests (and their HTTP connections) with it.
 struct OpeningTts {
     text: String,
     opened: Instant,
-    task: AbortOnDrop<Result<AudioStream, ProviderError>>,
+    task: AbortOnDropHandle<Result<AudioStream, ProviderError>>,
 }
 
 impl OpeningTts {
     /// The audio stream, once the request has answered.
-    async fn stream(mut self) -> Result<AudioStream, ProviderError> {
-        match (&mut self.task.0).await {
+    async fn stream(self) -> Result<AudioStream, ProviderError> {
+        match self.task.await {
             Ok(result) => result,
             Err(e) => Err(ProviderError::Other {
                 provider: "tts".into(),
                 message: format!("request task ended: {e}"),
             }),
         }
-    }
-}
-
-/// A spawned task that is aborted when its handle is dropped: a cancelled reply takes its
-/// opening TTS requests (and their HTTP connections) with it.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 
@@ -450,7 +442,7 @@ impl Reply {
         OpeningTts {
             text,
             opened: Instant::now(),
-            task: AbortOnDrop(task),
+            task: AbortOnDropHandle::new(task),
         }
     }
 
