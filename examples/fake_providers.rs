@@ -8,8 +8,10 @@
 //!   token every `--llm-token-ms`. A request with a JSON schema gets a JSON value that fits it
 //!   (the interviewer's judge, scores and summary); others get a short spoken reply.
 //! - `POST /v1/audio/speech` (`response_format=pcm`, 24 kHz s16le): first bytes after
-//!   `--tts-ttfb-ms`, then a 220 Hz tone (-12 dBFS) about 65 ms per character, streamed at
-//!   once (like OpenAI: faster than real time).
+//!   `--tts-ttfb-ms`, then about 65 ms of audio per character, streamed at once (like OpenAI:
+//!   faster than real time): a 220 Hz tone (-12 dBFS), or with `--tts-wav FILE` (16-bit PCM,
+//!   any rate) that recording, looped. Speech matters for CPU figures: Opus encodes a tone
+//!   (which its analysis takes for music) far more cheaply than a voice.
 //!
 //! ```sh
 //! cargo run --release --example fake_providers -- --port 0 --stt-ms 300 --llm-ttft-ms 300 \
@@ -28,6 +30,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use interview_agent::audio::{SampleRate, StreamResampler};
+use interview_agent::providers::pcm::parse_wav;
 use serde_json::{json, Value};
 
 const ANSWER: &str = "I led the migration of our payment service to Rust, measured the latency \
@@ -53,6 +57,8 @@ struct Counts {
 struct App {
     lat: Latencies,
     counts: Arc<Counts>,
+    /// `--tts-wav`: 24 kHz samples to speak (None: a tone).
+    voice: Option<Arc<Vec<i16>>>,
 }
 
 fn arg(args: &[String], name: &str, default: u64) -> u64 {
@@ -74,7 +80,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if args.iter().any(|a| a == "-h" || a == "--help") {
         println!(
             "fake_providers [--port 0] [--stt-ms 300] [--llm-ttft-ms 300] [--llm-token-ms 25] \
-             [--tts-ttfb-ms 200]"
+             [--tts-ttfb-ms 200] [--tts-wav FILE]"
         );
         return Ok(());
     }
@@ -85,9 +91,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tts_ttfb: Duration::from_millis(arg(&args, "--tts-ttfb-ms", 200)),
     };
     let port = arg(&args, "--port", 0) as u16;
+    let voice = match args.iter().position(|a| a == "--tts-wav") {
+        Some(i) => Some(Arc::new(load_voice(
+            args.get(i + 1).map(String::as_str).unwrap_or(""),
+        )?)),
+        None => None,
+    };
     let app = App {
         lat,
         counts: Arc::default(),
+        voice,
     };
     let router = Router::new()
         .route("/v1/audio/transcriptions", post(transcribe))
@@ -209,7 +222,7 @@ fn fill(schema: &Value) -> Value {
 }
 
 async fn speech(State(app): State<App>, Json(req): Json<Value>) -> Response {
-    app.counts.tts.fetch_add(1, Ordering::Relaxed);
+    let nth = app.counts.tts.fetch_add(1, Ordering::Relaxed) as usize;
     let chars = req
         .get("input")
         .and_then(Value::as_str)
@@ -220,6 +233,15 @@ async fn speech(State(app): State<App>, Json(req): Json<Value>) -> Response {
     const RATE: usize = 24_000;
     let samples = (chars * 65 * RATE / 1000).max(RATE / 4);
     let ttfb = app.lat.tts_ttfb;
+    // Each reply starts somewhere else in the recording, so sessions do not all say the same.
+    let offset = nth * 7 * RATE / 10;
+    let sample = |i: usize| match &app.voice {
+        Some(v) => v[(offset + i) % v.len()],
+        None => {
+            let t = i as f32 / RATE as f32;
+            (0.25 * (2.0 * std::f32::consts::PI * 220.0 * t).sin() * 32767.0) as i16
+        }
+    };
     // 100 ms chunks; the first after the set time to first byte.
     let chunks: Vec<Bytes> = (0..samples)
         .collect::<Vec<_>>()
@@ -227,9 +249,7 @@ async fn speech(State(app): State<App>, Json(req): Json<Value>) -> Response {
         .map(|idx| {
             let mut b = Vec::with_capacity(idx.len() * 2);
             for &i in idx {
-                let t = i as f32 / RATE as f32;
-                let s = (0.25 * (2.0 * std::f32::consts::PI * 220.0 * t).sin() * 32767.0) as i16;
-                b.extend_from_slice(&s.to_le_bytes());
+                b.extend_from_slice(&sample(i).to_le_bytes());
             }
             Bytes::from(b)
         })
@@ -246,4 +266,17 @@ async fn speech(State(app): State<App>, Json(req): Json<Value>) -> Response {
         Body::from_stream(stream),
     )
         .into_response()
+}
+
+/// `--tts-wav`: a 16-bit PCM WAV at any rate, as 24 kHz samples (the rate of OpenAI's pcm).
+fn load_voice(path: &str) -> Result<Vec<i16>, Box<dyn std::error::Error>> {
+    let bytes = std::fs::read(path).map_err(|e| format!("--tts-wav {path:?}: {e}"))?;
+    let (rate, samples) = parse_wav(&bytes).map_err(|e| format!("--tts-wav {path}: {e}"))?;
+    let mut r = StreamResampler::new(SampleRate(rate), SampleRate::HZ_24000)?;
+    let mut out = r.process(&samples);
+    out.extend(r.flush());
+    if out.is_empty() {
+        return Err(format!("--tts-wav {path}: no samples").into());
+    }
+    Ok(out)
 }

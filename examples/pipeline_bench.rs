@@ -4,10 +4,12 @@
 //!    end-of-turn decision (the `thinking` state event) to the first agent audio frame out, over
 //!    100 turns. Candidate audio runs on a paused tokio clock, so the 20 ms pacing and the
 //!    endpointing silence cost no real time; only the pipeline's own work is measured.
-//! 2. CPU per minute of candidate audio for the input path: Opus decode + 48->16 kHz resampling
-//!    + VAD, single thread.
+//! 2. CPU per minute of candidate audio for the input path (Opus decode, 48->16 kHz resampling,
+//!    VAD; single thread) and per minute of agent speech for the output path (24->48 kHz
+//!    resampling, the Opus encoder at our and at libopus' default complexity).
 //!
-//! Run: `cargo run --release --example pipeline_bench`
+//! Run: `cargo run --release --example pipeline_bench` (`BENCH_SPEECH_WAV=a spoken WAV` for the
+//! encoder figures of a real voice)
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant as WallInstant};
@@ -21,6 +23,7 @@ use interview_agent::pipeline::{
     AgentState, DefaultBrain, PipelineEvent, PipelineOptions, Providers, VoicePipeline,
 };
 use interview_agent::providers::fake::{FakeLlm, FakeStt, FakeTts};
+use interview_agent::providers::pcm::parse_wav;
 
 const TURNS: usize = 100;
 
@@ -204,6 +207,69 @@ fn input_path_cpu() {
     n += up.flush().len();
     let d = start.elapsed();
     println!("  (output) resample 24->48 kHz of one minute of TTS: {:?} ({:.3}% of one core, {n} samples)", d, pct(d));
+
+    // The output path's encoder: a minute of agent speech (20 ms frames at 48 kHz), with our
+    // complexity and with libopus' default (10) for comparison. A real voice matters here: at
+    // complexity >= 7 libopus analyses the signal and codes a synthetic voice like music (CELT
+    // only, cheap), so BENCH_SPEECH_WAV (16-bit PCM, any rate) gives the figures that hold.
+    let (speech, what) = match std::env::var("BENCH_SPEECH_WAV") {
+        Ok(path) => match speech_from_wav(&path) {
+            Ok(s) => (s, path),
+            Err(e) => {
+                eprintln!("BENCH_SPEECH_WAV: {e}");
+                return;
+            }
+        },
+        Err(_) => (
+            synthetic_voice(SampleRate::HZ_48000, Duration::from_secs(60), 11),
+            "a synthetic voice (set BENCH_SPEECH_WAV for a real one)".to_string(),
+        ),
+    };
+    println!("  (output) opus encode of one minute of {what}:");
+    let Ok(mut ours) = OpusEncoder::new() else {
+        return;
+    };
+    let start = WallInstant::now();
+    let bytes: usize = speech
+        .chunks_exact(960)
+        .filter_map(|c| ours.encode_pcm(c).ok())
+        .map(|p| p.len())
+        .sum();
+    let d = start.elapsed();
+    println!(
+        "    complexity {} (ours): {:?} ({:.3}% of one core, {bytes} bytes)",
+        interview_agent::audio::ENCODER_COMPLEXITY,
+        d,
+        pct(d)
+    );
+    if let Ok(mut slowest) = OpusEncoder::with_complexity(10) {
+        let start = WallInstant::now();
+        let bytes: usize = speech
+            .chunks_exact(960)
+            .filter_map(|c| slowest.encode_pcm(c).ok())
+            .map(|p| p.len())
+            .sum();
+        let d = start.elapsed();
+        println!(
+            "    complexity 10 (libopus default): {:?} ({:.3}% of one core, {bytes} bytes)",
+            d,
+            pct(d)
+        );
+    }
+}
+
+/// One minute of 48 kHz speech from a WAV (looped).
+fn speech_from_wav(path: &str) -> Result<Vec<i16>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    let (rate, samples) = parse_wav(&bytes)?;
+    let mut r =
+        StreamResampler::new(SampleRate(rate), SampleRate::HZ_48000).map_err(|e| e.to_string())?;
+    let mut one = r.process(&samples);
+    one.extend(r.flush());
+    if one.is_empty() {
+        return Err(format!("{path}: no samples"));
+    }
+    Ok(one.iter().copied().cycle().take(48_000 * 60).collect())
 }
 
 /// Memory: RSS per extra concurrent session. 100 pipelines (fake providers) each hear a spoken

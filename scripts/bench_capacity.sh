@@ -10,7 +10,9 @@
 #     scripts/bench_capacity.sh                   # a real livekit-server
 #
 # Env: BENCH_SIZES ("1 10 25 50 100"), BENCH_TURNS (3 answers per candidate), BENCH_WAV (a
-# spoken 16-bit WAV; default a synthetic voice), BENCH_STT_MS (300), BENCH_LLM_TTFT_MS (300),
+# spoken 16-bit WAV for the candidates; default a synthetic voice), BENCH_TTS_WAV (a spoken WAV
+# the fake TTS says; default a tone, which Opus encodes far more cheaply than speech: set both
+# for CPU figures that hold in production), BENCH_STT_MS (300), BENCH_LLM_TTFT_MS (300),
 # BENCH_LLM_TOKEN_MS (25), BENCH_TTS_TTFB_MS (200). A benchmark, not a test: numbers depend
 # on the machine; nothing here fails on a slow one.
 set -euo pipefail
@@ -56,7 +58,7 @@ fi
 
 "$bin/examples/fake_providers" --port 0 --stt-ms "${BENCH_STT_MS:-300}" \
   --llm-ttft-ms "${BENCH_LLM_TTFT_MS:-300}" --llm-token-ms "${BENCH_LLM_TOKEN_MS:-25}" \
-  --tts-ttfb-ms "${BENCH_TTS_TTFB_MS:-200}" >"$work/providers.log" 2>&1 &
+  --tts-ttfb-ms "${BENCH_TTS_TTFB_MS:-200}" ${BENCH_TTS_WAV:+--tts-wav "$BENCH_TTS_WAV"} >"$work/providers.log" 2>&1 &
 pids+=($!)
 providers=$(announced "$work/providers.log")
 
@@ -76,7 +78,7 @@ idle_pss=$(pss_kb "$worker")
 refused() { curl -s "http://127.0.0.1:$health/metrics" | awk '/^interview_agent_jobs_refused_total /{print $2}'; }
 active() { curl -s "http://127.0.0.1:$health/worker" | python3 -c 'import json,sys; print(json.load(sys.stdin)["active_jobs"])'; }
 
-echo "server: $server_name; providers: STT ${BENCH_STT_MS:-300} ms, LLM first token ${BENCH_LLM_TTFT_MS:-300} ms + ${BENCH_LLM_TOKEN_MS:-25} ms/token, TTS first byte ${BENCH_TTS_TTFB_MS:-200} ms; $TURNS answers per candidate; $(nproc) cores"
+echo "server: $server_name; providers: STT ${BENCH_STT_MS:-300} ms, LLM first token ${BENCH_LLM_TTFT_MS:-300} ms + ${BENCH_LLM_TOKEN_MS:-25} ms/token, TTS first byte ${BENCH_TTS_TTFB_MS:-200} ms; $TURNS answers per candidate; candidates: ${BENCH_WAV:-synthetic voice}; agent voice: ${BENCH_TTS_WAV:-tone}; $(nproc) cores"
 echo "idle worker: PSS $((idle_pss / 1024)) MB"
 echo
 echo "| N | worker CPU (% of a core) | per session | worker PSS peak (MB) | v2v p50 / p90 (ms) | missed turns | failed | refused | join p50 / p90 / max (ms) | SFU CPU | loadgen CPU |"

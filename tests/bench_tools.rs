@@ -194,3 +194,75 @@ async fn the_load_generator_times_every_turn_against_a_real_worker() {
         "{metrics}"
     );
 }
+
+/// `--tts-wav`: the fake TTS speaks the given recording (resampled to its 24 kHz), from the
+/// first sample on the first request; a file it cannot read stops it with an error naming the
+/// flag. (Opus codes a tone far more cheaply than a voice, so CPU figures need speech.)
+#[tokio::test]
+async fn the_fake_tts_speaks_a_given_recording_and_refuses_a_bad_one() {
+    use interview_agent::audio::{AudioFrame, SampleRate};
+    use interview_agent::providers::pcm::wav_bytes;
+
+    let dir = std::env::temp_dir().join(format!("bench-tools-wav-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let wav = dir.join("voice.wav");
+    let voice: Vec<i16> = (0..24_000)
+        .map(|i| ((i * 7919) % 20_000 - 10_000) as i16)
+        .collect();
+    std::fs::write(
+        &wav,
+        wav_bytes(&AudioFrame::new(voice.clone(), SampleRate::HZ_24000)),
+    )
+    .unwrap();
+    let (_providers, url) = spawn_announcing(
+        Command::new(example("fake_providers")).args([
+            "--port",
+            "0",
+            "--tts-ttfb-ms",
+            "0",
+            "--tts-wav",
+            wav.to_str().unwrap(),
+        ]),
+        "listening on ",
+    )
+    .await;
+    let body = reqwest::Client::new()
+        .post(format!("{url}/audio/speech"))
+        .header("content-type", "application/json")
+        .body(r#"{"model":"tts-1","input":"Hello there.","voice":"alloy","response_format":"pcm"}"#)
+        .send()
+        .await
+        .expect("speech request")
+        .bytes()
+        .await
+        .expect("speech body");
+    let got: Vec<i16> = body
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    // "Hello there." is 12 characters: 65 ms each at 24 kHz, the recording from its start.
+    assert_eq!(got.len(), 12 * 65 * 24);
+    assert!(
+        got[..] == voice[..got.len()],
+        "not the recording from its start: {:?}",
+        &got[..8]
+    );
+
+    let out = Command::new(example("fake_providers"))
+        .args([
+            "--port",
+            "0",
+            "--tts-wav",
+            dir.join("missing.wav").to_str().unwrap(),
+        ])
+        .output()
+        .await
+        .expect("run fake_providers");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--tts-wav") && err.contains("missing.wav"),
+        "stderr: {err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

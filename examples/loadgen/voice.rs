@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use interview_agent::audio::vad::synthetic_voice;
 use interview_agent::audio::{OpusEncoder, SampleRate, StreamResampler, SAMPLES_PER_FRAME_48K};
+use interview_agent::providers::pcm::parse_wav;
 
 pub struct Voice {
     /// 20 ms Opus packets of one answer.
@@ -56,40 +57,4 @@ impl Voice {
         );
         Ok(Voice { answer, silence })
     }
-}
-
-/// (sample rate, mono samples) of a 16-bit PCM WAV.
-fn parse_wav(b: &[u8]) -> Result<(u32, Vec<i16>), String> {
-    if b.len() < 12 || &b[0..4] != b"RIFF" || &b[8..12] != b"WAVE" {
-        return Err("not a WAV file".into());
-    }
-    let (mut rate, mut channels, mut bits) = (0u32, 0u16, 0u16);
-    let mut i = 12;
-    while i + 8 <= b.len() {
-        let id = &b[i..i + 4];
-        let len = u32::from_le_bytes([b[i + 4], b[i + 5], b[i + 6], b[i + 7]]) as usize;
-        let body = &b[i + 8..(i + 8 + len).min(b.len())];
-        match id {
-            b"fmt " if body.len() >= 16 => {
-                channels = u16::from_le_bytes([body[2], body[3]]);
-                rate = u32::from_le_bytes([body[4], body[5], body[6], body[7]]);
-                bits = u16::from_le_bytes([body[14], body[15]]);
-            }
-            b"data" => {
-                if bits != 16 || channels == 0 {
-                    return Err(format!(
-                        "only 16-bit PCM is read (got {bits} bits, {channels} channels)"
-                    ));
-                }
-                let samples: Vec<i16> = body
-                    .chunks_exact(2 * channels as usize)
-                    .map(|f| i16::from_le_bytes([f[0], f[1]]))
-                    .collect();
-                return Ok((rate, samples));
-            }
-            _ => {}
-        }
-        i += 8 + len + (len & 1);
-    }
-    Err("no data chunk".into())
 }

@@ -10,7 +10,7 @@ pub mod resample;
 pub mod vad;
 
 pub use frame::{AudioFrame, SampleRate, FRAME_DURATION, SAMPLES_PER_FRAME_48K};
-pub use opus_codec::{OpusDecoder, OpusEncoder, OpusError, StereoOpusEncoder};
+pub use opus_codec::{OpusDecoder, OpusEncoder, OpusError, StereoOpusEncoder, ENCODER_COMPLEXITY};
 pub use queue::{frame_queue, FrameReceiver, FrameSender};
 pub use resample::{ResampleError, StreamResampler};
 pub use vad::{

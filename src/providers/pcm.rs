@@ -105,9 +105,59 @@ pub fn wav_bytes(frame: &AudioFrame) -> Vec<u8> {
     v
 }
 
+/// (sample rate, samples of the first channel) of a 16-bit PCM WAV (RIFF) file: for the
+/// benchmarks' spoken inputs.
+pub fn parse_wav(b: &[u8]) -> Result<(u32, Vec<i16>), String> {
+    if b.len() < 12 || &b[0..4] != b"RIFF" || &b[8..12] != b"WAVE" {
+        return Err("not a WAV file".into());
+    }
+    let (mut rate, mut channels, mut bits) = (0u32, 0u16, 0u16);
+    let mut i = 12;
+    while i + 8 <= b.len() {
+        let id = &b[i..i + 4];
+        let len = u32::from_le_bytes([b[i + 4], b[i + 5], b[i + 6], b[i + 7]]) as usize;
+        let body = &b[i + 8..(i + 8 + len).min(b.len())];
+        match id {
+            b"fmt " if body.len() >= 16 => {
+                channels = u16::from_le_bytes([body[2], body[3]]);
+                rate = u32::from_le_bytes([body[4], body[5], body[6], body[7]]);
+                bits = u16::from_le_bytes([body[14], body[15]]);
+            }
+            b"data" => {
+                if bits != 16 || channels == 0 {
+                    return Err(format!(
+                        "only 16-bit PCM is read (got {bits} bits, {channels} channels)"
+                    ));
+                }
+                let samples: Vec<i16> = body
+                    .chunks_exact(2 * channels as usize)
+                    .map(|f| i16::from_le_bytes([f[0], f[1]]))
+                    .collect();
+                return Ok((rate, samples));
+            }
+            _ => {}
+        }
+        i += 8 + len + (len & 1);
+    }
+    Err("no data chunk".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wav_written_here_reads_back_and_garbage_is_refused() {
+        let frame = AudioFrame::new(
+            (0..480).map(|i| (i * 61 - 9000) as i16).collect::<Vec<_>>(),
+            SampleRate::HZ_24000,
+        );
+        let (rate, samples) = parse_wav(&wav_bytes(&frame)).unwrap();
+        assert_eq!(rate, 24_000);
+        assert_eq!(samples, frame.samples.to_vec());
+        assert!(parse_wav(b"RIFF\0\0\0\0WAVEjunk").is_err());
+        assert!(parse_wav(b"not a wav").is_err());
+    }
 
     #[test]
     fn odd_byte_splits_decode_exactly() {
