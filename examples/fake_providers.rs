@@ -30,8 +30,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use interview_agent::audio::{SampleRate, StreamResampler};
-use interview_agent::providers::pcm::parse_wav;
+use interview_agent::audio::SampleRate;
+use interview_agent::providers::pcm::read_wav;
 use serde_json::{json, Value};
 
 const ANSWER: &str = "I led the migration of our payment service to Rust, measured the latency \
@@ -270,13 +270,6 @@ async fn speech(State(app): State<App>, Json(req): Json<Value>) -> Response {
 
 /// `--tts-wav`: a 16-bit PCM WAV at any rate, as 24 kHz samples (the rate of OpenAI's pcm).
 fn load_voice(path: &str) -> Result<Vec<i16>, Box<dyn std::error::Error>> {
-    let bytes = std::fs::read(path).map_err(|e| format!("--tts-wav {path:?}: {e}"))?;
-    let (rate, samples) = parse_wav(&bytes).map_err(|e| format!("--tts-wav {path}: {e}"))?;
-    let mut r = StreamResampler::new(SampleRate(rate), SampleRate::HZ_24000)?;
-    let mut out = r.process(&samples);
-    out.extend(r.flush());
-    if out.is_empty() {
-        return Err(format!("--tts-wav {path}: no samples").into());
-    }
-    Ok(out)
+    Ok(read_wav(std::path::Path::new(path), SampleRate::HZ_24000)
+        .map_err(|e| format!("--tts-wav {e}"))?)
 }

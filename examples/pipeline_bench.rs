@@ -23,7 +23,7 @@ use interview_agent::pipeline::{
     AgentState, DefaultBrain, PipelineEvent, PipelineOptions, Providers, VoicePipeline,
 };
 use interview_agent::providers::fake::{FakeLlm, FakeStt, FakeTts};
-use interview_agent::providers::pcm::parse_wav;
+use interview_agent::providers::pcm::read_wav;
 
 const TURNS: usize = 100;
 
@@ -226,32 +226,22 @@ fn input_path_cpu() {
         ),
     };
     println!("  (output) opus encode of one minute of {what}:");
-    let Ok(mut ours) = OpusEncoder::new() else {
-        return;
-    };
-    let start = WallInstant::now();
-    let bytes: usize = speech
-        .chunks_exact(960)
-        .filter_map(|c| ours.encode_pcm(c).ok())
-        .map(|p| p.len())
-        .sum();
-    let d = start.elapsed();
-    println!(
-        "    complexity {} (ours): {:?} ({:.3}% of one core, {bytes} bytes)",
-        interview_agent::audio::ENCODER_COMPLEXITY,
-        d,
-        pct(d)
-    );
-    if let Ok(mut slowest) = OpusEncoder::with_complexity(10) {
+    for (complexity, which) in [
+        (interview_agent::audio::ENCODER_COMPLEXITY, "ours"),
+        (10, "libopus default"),
+    ] {
+        let Ok(mut enc) = OpusEncoder::with_complexity(complexity) else {
+            return;
+        };
         let start = WallInstant::now();
         let bytes: usize = speech
             .chunks_exact(960)
-            .filter_map(|c| slowest.encode_pcm(c).ok())
+            .filter_map(|c| enc.encode_pcm(c).ok())
             .map(|p| p.len())
             .sum();
         let d = start.elapsed();
         println!(
-            "    complexity 10 (libopus default): {:?} ({:.3}% of one core, {bytes} bytes)",
+            "    complexity {complexity} ({which}): {:?} ({:.3}% of one core, {bytes} bytes)",
             d,
             pct(d)
         );
@@ -260,15 +250,7 @@ fn input_path_cpu() {
 
 /// One minute of 48 kHz speech from a WAV (looped).
 fn speech_from_wav(path: &str) -> Result<Vec<i16>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
-    let (rate, samples) = parse_wav(&bytes)?;
-    let mut r =
-        StreamResampler::new(SampleRate(rate), SampleRate::HZ_48000).map_err(|e| e.to_string())?;
-    let mut one = r.process(&samples);
-    one.extend(r.flush());
-    if one.is_empty() {
-        return Err(format!("{path}: no samples"));
-    }
+    let one = read_wav(std::path::Path::new(path), SampleRate::HZ_48000)?;
     Ok(one.iter().copied().cycle().take(48_000 * 60).collect())
 }
 

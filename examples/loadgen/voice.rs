@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use interview_agent::audio::vad::synthetic_voice;
-use interview_agent::audio::{OpusEncoder, SampleRate, StreamResampler, SAMPLES_PER_FRAME_48K};
-use interview_agent::providers::pcm::parse_wav;
+use interview_agent::audio::{OpusEncoder, SampleRate, SAMPLES_PER_FRAME_48K};
+use interview_agent::providers::pcm::read_wav;
 
 pub struct Voice {
     /// 20 ms Opus packets of one answer.
@@ -19,22 +19,9 @@ impl Voice {
     pub fn load(wav: Option<&str>, seconds: f64) -> Result<Voice, String> {
         let pcm = match wav {
             Some(path) => {
-                let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
-                let (rate, mono) = parse_wav(&bytes).map_err(|e| format!("{path}: {e}"))?;
-                let mut pcm = if rate == 48_000 {
-                    mono
-                } else {
-                    let mut r = StreamResampler::new(SampleRate(rate), SampleRate::HZ_48000)
-                        .map_err(|e| format!("{path}: {e}"))?;
-                    let mut out = r.process(&mono);
-                    out.extend(r.flush());
-                    out
-                };
+                let mut pcm = read_wav(std::path::Path::new(path), SampleRate::HZ_48000)?;
                 // A whole answer of `seconds`: the recording, looped.
                 let want = (seconds * 48_000.0) as usize;
-                if pcm.is_empty() {
-                    return Err(format!("{path}: no samples"));
-                }
                 let one = pcm.clone();
                 while pcm.len() < want {
                     pcm.extend_from_slice(&one);

@@ -105,6 +105,27 @@ pub fn wav_bytes(frame: &AudioFrame) -> Vec<u8> {
     v
 }
 
+/// The samples of a 16-bit PCM WAV file (first channel), at `rate` (resampled if the file has
+/// another): the benchmarks' spoken inputs. Errors name the file.
+pub fn read_wav(path: &std::path::Path, rate: SampleRate) -> Result<Vec<i16>, String> {
+    let shown = path.display();
+    let bytes = std::fs::read(path).map_err(|e| format!("{shown}: {e}"))?;
+    let (from, samples) = parse_wav(&bytes).map_err(|e| format!("{shown}: {e}"))?;
+    let out = if from == rate.0 {
+        samples
+    } else {
+        let mut r = crate::audio::StreamResampler::new(SampleRate(from), rate)
+            .map_err(|e| format!("{shown}: {e}"))?;
+        let mut out = r.process(&samples);
+        out.extend(r.flush());
+        out
+    };
+    if out.is_empty() {
+        return Err(format!("{shown}: no samples"));
+    }
+    Ok(out)
+}
+
 /// (sample rate, samples of the first channel) of a 16-bit PCM WAV (RIFF) file: for the
 /// benchmarks' spoken inputs.
 pub fn parse_wav(b: &[u8]) -> Result<(u32, Vec<i16>), String> {
@@ -157,6 +178,22 @@ mod tests {
         assert_eq!(samples, frame.samples.to_vec());
         assert!(parse_wav(b"RIFF\0\0\0\0WAVEjunk").is_err());
         assert!(parse_wav(b"not a wav").is_err());
+    }
+
+    #[test]
+    fn read_wav_resamples_to_the_asked_rate_and_names_a_bad_file() {
+        let path = std::env::temp_dir().join(format!("pcm-read-wav-{}.wav", std::process::id()));
+        let frame = AudioFrame::new(vec![1000i16; 4800], SampleRate::HZ_48000);
+        std::fs::write(&path, wav_bytes(&frame)).unwrap();
+        assert_eq!(read_wav(&path, SampleRate::HZ_48000).unwrap().len(), 4800);
+        assert_eq!(read_wav(&path, SampleRate::HZ_24000).unwrap().len(), 2400);
+        std::fs::write(&path, b"nonsense").unwrap();
+        let err = read_wav(&path, SampleRate::HZ_24000).unwrap_err();
+        assert!(
+            err.contains("pcm-read-wav") && err.contains("not a WAV"),
+            "{err}"
+        );
+        let _ = std::fs::remove_file(&path);
     }
 
     #[test]
