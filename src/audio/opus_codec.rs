@@ -12,9 +12,9 @@ pub enum OpusError {
 
 /// Encoder complexity (libopus default: 10, the slowest). The agent's voice is TTS speech, and
 /// encoding it was the largest single CPU cost of a session. Measured on a 16 s Piper voice at
-/// 32 kbit/s: complexity 10 costs ~175 us per 20 ms frame with PESQ-WB 4.51, 5 costs ~120 us
-/// with 4.47 (inaudible), the CELT-only low-delay mode ~40 us but drops to 4.07. 5 is also what
-/// libwebrtc uses on mobile.
+/// 32 kbit/s (`pipeline_bench`): complexity 10 costs ~195 us per 20 ms frame with PESQ-WB 4.51,
+/// 5 costs ~105 us with 4.47 (inaudible); the CELT-only low-delay mode is ~4x cheaper again
+/// but drops to 4.07. 5 is also what libwebrtc uses on mobile.
 pub const ENCODER_COMPLEXITY: i32 = 5;
 
 /// Encodes 20 ms 48 kHz mono frames to Opus packets.
