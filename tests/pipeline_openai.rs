@@ -477,6 +477,41 @@ async fn pcm_speech_streams_with_odd_chunk_splits_and_resamples_to_48k() {
     );
 }
 
+/// The frames of a `pcm` speech body served in `chunks`.
+async fn speech_frames(chunks: Vec<Vec<u8>>) -> Vec<AudioFrame> {
+    let server = serve(vec![Canned {
+        status: 200,
+        content_type: "audio/pcm",
+        chunks,
+    }])
+    .await;
+    let tts = OpenAiTts::new(OpenAiTtsOptions {
+        endpoint: endpoint(&server),
+        ..OpenAiTtsOptions::default()
+    })
+    .unwrap();
+    let stream = tts.synthesize("Hello there.").await.unwrap();
+    stream.map(|r| r.unwrap()).collect().await
+}
+
+/// A provider faster than real time hands over seconds of speech in one chunk; the stream
+/// decodes it a frame at a time (nothing decoded ahead of the caller) and the frames are the
+/// same as from a trickle of small chunks.
+#[tokio::test]
+async fn speech_in_one_large_chunk_gives_the_same_frames_as_in_small_ones() {
+    let voice: Vec<i16> = (0..72_000) // 3 s at 24 kHz, a gliding tone
+        .map(|i| {
+            let t = i as f64 / 24_000.0;
+            (12000.0 * (2.0 * std::f64::consts::PI * (200.0 + 100.0 * t) * t).sin()) as i16
+        })
+        .collect();
+    let bytes: Vec<u8> = voice.iter().flat_map(|s| s.to_le_bytes()).collect();
+    let whole = speech_frames(vec![bytes.clone()]).await;
+    let trickle = speech_frames(bytes.chunks(999).map(<[u8]>::to_vec).collect()).await;
+    assert_eq!(whole.len(), 150, "3 s in 20 ms frames");
+    assert!(whole == trickle, "the same audio however it arrives");
+}
+
 #[tokio::test]
 async fn speech_errors_are_classified() {
     let server = serve(vec![

@@ -171,6 +171,11 @@ async fn speaking_again_cancels_the_speculation_and_the_whole_turn_is_transcribe
         calls[1].audio.duration() > calls[0].audio.duration() + ms(600),
         "the whole turn"
     );
+    // The speculation took the turn's audio so far; the cancellation gave it back intact.
+    assert!(
+        calls[1].audio.samples.starts_with(&calls[0].audio.samples),
+        "the whole turn starts with what the speculation heard"
+    );
     assert_eq!(
         h.llm.calls().len(),
         1,

@@ -486,6 +486,10 @@ async fn speaking_again_while_the_agent_thinks_merges_into_one_turn() {
         calls[1].audio.duration(),
         calls[0].audio.duration()
     );
+    assert!(
+        calls[1].audio.samples.starts_with(&calls[0].audio.samples),
+        "the merged turn starts with the first utterance"
+    );
     assert_eq!(
         h.llm.calls().len(),
         1,

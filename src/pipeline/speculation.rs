@@ -13,6 +13,8 @@
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::audio::AudioFrame;
+
 use super::reply::{lock_timings, InFlight, SharedTimings};
 use super::speech::AgentSpeech;
 
@@ -21,6 +23,10 @@ pub(crate) struct Speculation {
     pub speech: AgentSpeech,
     pub task: JoinHandle<()>,
     pub timings: SharedTimings,
+    /// The turn's audio it transcribes (shared with its task): becomes the committed turn's
+    /// audio, so the commit does not copy the turn again. What it lacks, the silence heard
+    /// while the endpointing delay ran, no merge or transcript needs.
+    pub audio: AudioFrame,
     /// Opens the reply's playout (true) when the turn is committed.
     pub gate: watch::Sender<bool>,
     /// The transcript it reported, held until the commit.

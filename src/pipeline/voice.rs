@@ -334,7 +334,14 @@ impl Core {
     }
 
     fn push_turn_audio(&mut self, samples: &[i16]) {
-        let room = self.max_turn_samples.saturating_sub(self.turn_audio.len());
+        // While a speculation runs, the turn so far is its audio and `turn_audio` the rest.
+        let head = self
+            .speculation
+            .as_ref()
+            .map_or(0, |s| s.audio.samples.len());
+        let room = self
+            .max_turn_samples
+            .saturating_sub(head + self.turn_audio.len());
         self.turn_audio
             .extend_from_slice(&samples[..samples.len().min(room)]);
     }
@@ -560,10 +567,13 @@ impl Core {
         let turn_id = self.next_turn_id;
         let speech = self.new_speech();
         let (gate_tx, gate_rx) = watch::channel(false);
+        // The turn so far moves into the shared buffer the reply transcribes (one copy, not
+        // two held side by side); what follows collects in `turn_audio` until the commit or
+        // the cancellation.
+        let audio = AudioFrame::new(std::mem::take(&mut self.turn_audio), VAD_RATE);
         let job = ReplyJob::Turn {
             turn_id,
-            // One copy straight into the shared buffer (not a Vec clone copied again).
-            audio: AudioFrame::new(&self.turn_audio[..], VAD_RATE),
+            audio: audio.clone(),
             conversation: self.conversation.clone(),
         };
         let (task, timings) = self.spawn_task(&speech, job, Some(gate_rx));
@@ -577,6 +587,7 @@ impl Core {
             speech,
             task,
             timings,
+            audio,
             gate: gate_tx,
             user_text: None,
             finished: false,
@@ -588,7 +599,13 @@ impl Core {
             return;
         };
         let turn_id = spec.turn_id;
+        // The turn goes on: its start comes back from the speculation.
+        let head = spec.audio.samples.clone();
         let in_flight = spec.cancel();
+        let tail = std::mem::take(&mut self.turn_audio);
+        self.turn_audio = Vec::with_capacity(head.len() + tail.len());
+        self.turn_audio.extend_from_slice(&head);
+        self.turn_audio.extend_from_slice(&tail);
         tracing::debug!(
             turn_id,
             ?in_flight,
@@ -605,7 +622,9 @@ impl Core {
     fn commit_speculation(&mut self, spec: Speculation, info: TurnInfo) {
         let turn_id = spec.turn_id;
         self.next_turn_id += 1;
-        let audio = AudioFrame::new(std::mem::take(&mut self.turn_audio), VAD_RATE);
+        // The speculation holds the turn's audio; what came after it was the silence that
+        // ended the turn.
+        self.turn_audio = Vec::new();
         self.events
             .emit(PipelineEvent::Speculation(SpeculationEvent::Committed {
                 turn_id,
@@ -615,7 +634,7 @@ impl Core {
             task: spec.task,
             timings: spec.timings,
             turn: Some((turn_id, info)),
-            audio: Some(audio),
+            audio: Some(spec.audio),
             user_text_recorded: false,
             allow_interruptions: self.opts.allow_interruptions,
         });

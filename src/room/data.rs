@@ -97,6 +97,20 @@ pub fn encode(packet: &proto::DataPacket) -> Vec<u8> {
     packet.encode_to_vec()
 }
 
+/// A packet larger than a data channel message may be is refused here, with the reason,
+/// instead of failing inside the SCTP stack.
+pub fn check_size(packet: &proto::DataPacket) -> Result<(), String> {
+    let n = packet.encoded_len();
+    if n > super::peer::MAX_DATA_MESSAGE {
+        return Err(format!(
+            "a data packet of {n} bytes is over LiveKit's limit of {} bytes (send long text \
+             as a text stream)",
+            super::peer::MAX_DATA_MESSAGE
+        ));
+    }
+    Ok(())
+}
+
 /// What an incoming packet amounts to, once reassembled.
 #[derive(Debug, PartialEq)]
 pub enum Incoming {
@@ -213,6 +227,22 @@ mod tests {
                 text,
             })
         );
+    }
+
+    #[test]
+    fn packets_fit_a_data_channel_message_or_are_refused() {
+        // A full text-stream chunk of multi-byte text with long ids still fits.
+        let long_id = "participant-".repeat(20);
+        let text = "é".repeat(3 * CHUNK_BYTES);
+        let stream_id = random_id("TS_");
+        for p in text_stream_packets(&long_id, &stream_id, "lk.chat", &text, &HashMap::new()) {
+            check_size(&p).unwrap();
+        }
+        let ok = user_packet("a", Some("t"), vec![0; 15 * 1024], &[]);
+        check_size(&ok).unwrap();
+        let big = user_packet("a", Some("t"), vec![0; 17 * 1024], &[]);
+        let err = check_size(&big).unwrap_err();
+        assert!(err.contains("17") && err.contains("16384"), "{err}");
     }
 
     #[test]

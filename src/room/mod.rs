@@ -26,6 +26,7 @@ mod peer;
 mod publish;
 mod signal;
 mod subscribe;
+mod transport;
 
 use std::collections::HashMap;
 
@@ -120,12 +121,9 @@ impl Room {
         reliable: bool,
         destinations: &[String],
     ) -> Result<(), RoomError> {
-        let packets = vec![data::user_packet(
-            &self.identity,
-            topic,
-            payload,
-            destinations,
-        )];
+        let packet = data::user_packet(&self.identity, topic, payload, destinations);
+        data::check_size(&packet).map_err(RoomError::Invalid)?;
+        let packets = vec![packet];
         self.call(|reply| Command::SendData {
             packets,
             reliable,

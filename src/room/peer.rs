@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
+use rtc::peer_connection::configuration::setting_engine::SctpMaxMessageSize;
 use rtc::peer_connection::transport::RTCDtlsRole;
 use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
 use tokio::sync::mpsc;
@@ -27,6 +28,13 @@ pub enum Target {
 
 /// Payload type we offer for Opus on the publisher (the answer must echo the offerer's).
 pub const OPUS_PT: u8 = 111;
+
+/// The largest data channel message we send or accept: LiveKit's limit for a whole data
+/// packet (its SDKs keep user payloads to 15 KiB and chunk streams at 15 000 bytes). The
+/// SCTP transport keeps a zeroed working buffer of this size per connection; webrtc's
+/// default (64 KiB, RFC 8841) would be 96 KiB more per interview for messages LiveKit
+/// never sends.
+pub const MAX_DATA_MESSAGE: usize = 16 * 1024;
 
 pub fn opus_codec() -> RTCRtpCodec {
     RTCRtpCodec {
@@ -112,8 +120,9 @@ pub async fn build(
         RtpCodecKind::Audio,
     )?;
     let registry = register_default_interceptors(Registry::new(), &mut media)?;
-    let mut settings =
-        SettingEngineBuilder::new().with_include_loopback_candidate(bind.starts_with("127."));
+    let mut settings = SettingEngineBuilder::new()
+        .with_include_loopback_candidate(bind.starts_with("127."))
+        .with_sctp_max_message_size(SctpMaxMessageSize::Bounded(MAX_DATA_MESSAGE as u32));
     if target == Target::Subscriber {
         // As DTLS server the handshake finishes right after ICE (no extra client round trip).
         settings = settings.with_answering_dtls_role(RTCDtlsRole::Server);

@@ -62,6 +62,7 @@ pub(crate) async fn connect(
     token: &str,
     opts: &RoomOptions,
 ) -> Result<Connected, RoomError> {
+    super::transport::install();
     let mut last = String::new();
     for attempt in 1..=opts.connect_attempts {
         match SignalClient::connect(url, token, signal_options(opts), None).await {

@@ -2,6 +2,12 @@
 //! `pcm_rate`, 24 kHz for OpenAI), read the body chunk by chunk as it arrives (async-openai
 //! would buffer the whole file), decode across odd chunk splits, resample to 48 kHz with one
 //! resampler per utterance, and yield 20 ms frames.
+//!
+//! A chunk is decoded 20 ms at a time as frames are asked for, not all at once: a provider
+//! that sends faster than real time (all of them) hands over chunks of up to ~400 KB (hyper's
+//! read buffer grows to what the socket holds), seconds of speech that would otherwise sit
+//! decoded and resampled to 48 kHz (four times the bytes) until played. Undecoded, the
+//! look-ahead is the received bytes themselves.
 
 use std::collections::VecDeque;
 
@@ -76,6 +82,10 @@ impl crate::providers::TtsFactory for OpenAiTtsFactory {
 
 struct Body {
     resp: reqwest::Response,
+    /// Received, not yet decoded.
+    pending: bytes::Bytes,
+    /// Bytes decoded per step: one frame's worth at the provider's rate.
+    step: usize,
     decoder: PcmDecoder,
     resampler: StreamResampler,
     framer: Framer,
@@ -91,9 +101,21 @@ impl Body {
             if let Some(f) = self.ready.pop_front() {
                 return Some(Ok(f));
             }
+            let mut frames = Vec::new();
+            if !self.pending.is_empty() {
+                let piece = self.pending.split_to(self.step.min(self.pending.len()));
+                let samples = self.decoder.push(&piece);
+                let resampled = self.resampler.process(&samples);
+                self.framer.push(&resampled, &mut frames);
+                self.ready.extend(frames);
+                continue;
+            }
             if self.finished {
                 return None;
             }
+            // An emptied `Bytes` still holds hyper's read buffer; let go of it so hyper reads
+            // the next chunk into the same memory instead of a new allocation.
+            self.pending = bytes::Bytes::new();
             let chunk = match tokio::time::timeout(self.ep.timeout, self.resp.chunk()).await {
                 Err(_) => {
                     self.finished = true;
@@ -105,13 +127,8 @@ impl Body {
                 }
                 Ok(Ok(c)) => c,
             };
-            let mut frames = Vec::new();
             match chunk {
-                Some(bytes) => {
-                    let samples = self.decoder.push(&bytes);
-                    let resampled = self.resampler.process(&samples);
-                    self.framer.push(&resampled, &mut frames);
-                }
+                Some(bytes) => self.pending = bytes,
                 None => {
                     self.finished = true;
                     if self.decoder.has_partial() {
@@ -184,6 +201,8 @@ impl Tts for OpenAiTts {
         })?;
         let state = Body {
             resp,
+            pending: bytes::Bytes::new(),
+            step: self.opts.pcm_rate.samples_in(FRAME_DURATION).max(1) * 2,
             decoder: PcmDecoder::default(),
             resampler,
             framer: Framer::new(TTS_OUTPUT_RATE, FRAME_DURATION),
