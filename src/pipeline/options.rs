@@ -24,7 +24,9 @@ pub struct PipelineOptions {
     pub stt_language: Option<String>,
     /// Vocabulary hint for STT when the brain gives none.
     pub stt_prompt: Option<String>,
-    /// Agent frames buffered between TTS and playout (TTS waits when full). 50 = 1 s.
+    /// Agent frames decoded ahead of playout (TTS waits when full). 25 = 0.5 s: the look-ahead
+    /// that covers a provider's stalls is the undecoded bytes already received; this only has
+    /// to cover our own scheduling.
     pub playout_queue_frames: usize,
     /// Capacity of the agent audio output channel. Kept tiny: frames already handed out cannot
     /// be taken back on barge-in.
@@ -51,7 +53,7 @@ impl Default for PipelineOptions {
             allow_interruptions: true,
             stt_language: None,
             stt_prompt: None,
-            playout_queue_frames: 50,
+            playout_queue_frames: 25,
             output_queue_frames: 2,
             event_queue: 256,
             max_turn_audio: Duration::from_secs(60),
