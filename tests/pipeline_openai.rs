@@ -430,19 +430,7 @@ async fn pcm_speech_streams_with_odd_chunk_splits_and_resamples_to_48k() {
         chunks.push(bytes[at..end].to_vec());
         at = end;
     }
-    let server = serve(vec![Canned {
-        status: 200,
-        content_type: "audio/pcm",
-        chunks,
-    }])
-    .await;
-    let tts = OpenAiTts::new(OpenAiTtsOptions {
-        endpoint: endpoint(&server),
-        ..OpenAiTtsOptions::default()
-    })
-    .unwrap();
-    let stream = tts.synthesize("Hello there.").await.unwrap();
-    let frames: Vec<AudioFrame> = stream.map(|r| r.unwrap()).collect().await;
+    let (frames, server) = speech_frames(chunks).await;
     assert_eq!(frames.len(), 25, "0.5 s in 20 ms frames");
     assert!(frames
         .iter()
@@ -477,8 +465,8 @@ async fn pcm_speech_streams_with_odd_chunk_splits_and_resamples_to_48k() {
     );
 }
 
-/// The frames of a `pcm` speech body served in `chunks`.
-async fn speech_frames(chunks: Vec<Vec<u8>>) -> Vec<AudioFrame> {
+/// The frames of a `pcm` speech body served in `chunks` (and the server, for its requests).
+async fn speech_frames(chunks: Vec<Vec<u8>>) -> (Vec<AudioFrame>, Server) {
     let server = serve(vec![Canned {
         status: 200,
         content_type: "audio/pcm",
@@ -491,7 +479,7 @@ async fn speech_frames(chunks: Vec<Vec<u8>>) -> Vec<AudioFrame> {
     })
     .unwrap();
     let stream = tts.synthesize("Hello there.").await.unwrap();
-    stream.map(|r| r.unwrap()).collect().await
+    (stream.map(|r| r.unwrap()).collect().await, server)
 }
 
 /// A provider faster than real time hands over seconds of speech in one chunk; the stream
@@ -506,8 +494,8 @@ async fn speech_in_one_large_chunk_gives_the_same_frames_as_in_small_ones() {
         })
         .collect();
     let bytes: Vec<u8> = voice.iter().flat_map(|s| s.to_le_bytes()).collect();
-    let whole = speech_frames(vec![bytes.clone()]).await;
-    let trickle = speech_frames(bytes.chunks(999).map(<[u8]>::to_vec).collect()).await;
+    let (whole, _) = speech_frames(vec![bytes.clone()]).await;
+    let (trickle, _) = speech_frames(bytes.chunks(999).map(<[u8]>::to_vec).collect()).await;
     assert_eq!(whole.len(), 150, "3 s in 20 ms frames");
     assert!(whole == trickle, "the same audio however it arrives");
 }

@@ -27,7 +27,7 @@ use crate::telemetry::redact;
 
 /// Read buffer of one signalling socket. Signal messages are mostly far smaller; a larger
 /// frame makes tungstenite reserve what it needs.
-pub(crate) const SIGNAL_READ_BUFFER: usize = 4 * 1024;
+const SIGNAL_READ_BUFFER: usize = 4 * 1024;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 

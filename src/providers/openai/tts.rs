@@ -88,6 +88,8 @@ struct Body {
     step: usize,
     decoder: PcmDecoder,
     resampler: StreamResampler,
+    /// Scratch for one step's resampled samples (reused: this runs every 20 ms).
+    resampled: Vec<i16>,
     framer: Framer,
     ready: VecDeque<AudioFrame>,
     ep: OpenAiEndpoint,
@@ -105,8 +107,9 @@ impl Body {
             if !self.pending.is_empty() {
                 let piece = self.pending.split_to(self.step.min(self.pending.len()));
                 let samples = self.decoder.push(&piece);
-                let resampled = self.resampler.process(&samples);
-                self.framer.push(&resampled, &mut frames);
+                self.resampled.clear();
+                self.resampler.process_into(&samples, &mut self.resampled);
+                self.framer.push(&self.resampled, &mut frames);
                 self.ready.extend(frames);
                 continue;
             }
@@ -205,6 +208,7 @@ impl Tts for OpenAiTts {
             step: self.opts.pcm_rate.samples_in(FRAME_DURATION).max(1) * 2,
             decoder: PcmDecoder::default(),
             resampler,
+            resampled: Vec::new(),
             framer: Framer::new(TTS_OUTPUT_RATE, FRAME_DURATION),
             ready: VecDeque::new(),
             ep,
