@@ -101,7 +101,7 @@ impl WsClient for SignalTransport {
     }
 }
 
-/// One open signalling socket: binary frames in and out; pings answered here.
+/// One open signalling socket: binary frames in and out.
 struct SignalSocket {
     writer: Mutex<SplitSink<Socket, Message>>,
     reader: Mutex<SplitStream<Socket>>,
@@ -123,12 +123,12 @@ impl WsConnection for SignalSocket {
         loop {
             match reader.next().await {
                 Some(Ok(Message::Binary(data))) => return Ok(Some(data.to_vec())),
-                Some(Ok(Message::Ping(payload))) => {
-                    // A failed pong shows up as a failed read or send soon after.
-                    let _ = self.writer.lock().await.send(Message::Pong(payload)).await;
-                }
-                // Signalling is binary protobuf; nothing else carries a message.
-                Some(Ok(Message::Text(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                // tungstenite queues the pong for a ping itself and sends it as this loop
+                // reads on (the tests hold it to that). Signalling is binary protobuf; nothing
+                // else carries a message.
+                Some(Ok(
+                    Message::Ping(_) | Message::Text(_) | Message::Pong(_) | Message::Frame(_),
+                )) => {}
                 Some(Ok(Message::Close(_))) | None => return Ok(None),
                 // The server going away without a close frame (or TLS close_notify) is a
                 // close, not an error: the engine resumes or rejoins either way.
@@ -155,8 +155,9 @@ mod tests {
     use super::*;
     use tokio::net::TcpListener;
 
-    /// A WebSocket server on 127.0.0.1:0 that answers each binary frame with its reverse,
-    /// pings before the first answer, and closes after `frames` frames.
+    /// A WebSocket server on 127.0.0.1:0 that pings first and answers each binary frame with
+    /// its reverse only once the ping has been answered (a client that ignores pings hears
+    /// nothing), then closes after `frames` answers.
     async fn reversing_server(frames: usize) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -164,20 +165,23 @@ mod tests {
             let (tcp, _) = listener.accept().await.unwrap();
             let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
             ws.send(Message::Ping(b"hi".to_vec().into())).await.unwrap();
-            let mut answered = 0;
+            let (mut ponged, mut held, mut answered) = (false, Vec::new(), 0);
             while let Some(Ok(msg)) = ws.next().await {
                 match msg {
-                    Message::Binary(b) => {
-                        let mut v = b.to_vec();
-                        v.reverse();
-                        ws.send(Message::Binary(v.into())).await.unwrap();
-                        answered += 1;
-                        if answered == frames {
-                            ws.close(None).await.unwrap();
-                        }
-                    }
-                    Message::Pong(p) => assert_eq!(&p[..], b"hi"),
+                    Message::Binary(b) => held.push(b.to_vec()),
+                    Message::Pong(p) if &p[..] == b"hi" => ponged = true,
                     _ => {}
+                }
+                if !ponged {
+                    continue;
+                }
+                for mut v in held.drain(..) {
+                    v.reverse();
+                    ws.send(Message::Binary(v.into())).await.unwrap();
+                    answered += 1;
+                }
+                if answered == frames {
+                    ws.close(None).await.unwrap();
                 }
             }
         });
@@ -197,7 +201,11 @@ mod tests {
             .map(|i| (i % 251) as u8)
             .collect();
         conn.send(big.clone()).await.unwrap();
-        let mut back = conn.recv().await.unwrap().unwrap();
+        let answer = tokio::time::timeout(Duration::from_secs(10), conn.recv()).await;
+        let mut back = answer
+            .expect("no answer: the ping went unanswered")
+            .unwrap()
+            .unwrap();
         back.reverse();
         assert_eq!(back, big);
         conn.send(vec![1, 2, 3]).await.unwrap();
