@@ -10,24 +10,56 @@ const $ = (id) => document.getElementById(id);
 
 const clock = (secs) => `${Math.floor(secs / 60)}:${String(Math.floor(secs % 60)).padStart(2, '0')}`;
 
-/** `text` with every occurrence of the quotes in <mark> (case-insensitive, no HTML parsing). */
+/** The judge's quote matching (the agent's `normalize_quote`): lowercase, apostrophes dropped,
+ * other punctuation a space, whitespace collapsed; with each kept character's index in `text`. */
+function normalised(text) {
+  let out = '';
+  const at = [];
+  for (let i = 0; i < text.length; i++) {
+    for (const c of text[i].toLowerCase()) {
+      if ("'\u2019\u2018`".includes(c)) continue;
+      if (/[\p{L}\p{N}]/u.test(c)) {
+        out += c;
+        at.push(i);
+      } else if (out && !out.endsWith(' ')) {
+        out += ' ';
+        at.push(i);
+      }
+    }
+  }
+  if (out.endsWith(' ')) {
+    out = out.slice(0, -1);
+    at.pop();
+  }
+  return { out, at };
+}
+
+/** `text` with every occurrence of the quotes in <mark> (no HTML parsing). Quotes match as
+ * the judge's quotes were checked against the answer: punctuation and case aside, so a quote
+ * that differs from the transcript by a comma is still found. Overlapping quotes (a judge
+ * may quote a sentence and a part of it) share one mark. */
 export function highlighted(text, quotes) {
   const spans = [];
-  const lower = text.toLowerCase();
+  const hay = normalised(text);
   for (const q of quotes ?? []) {
-    const needle = q.trim().toLowerCase();
+    const needle = normalised(q).out;
     if (!needle) continue;
-    let at = lower.indexOf(needle);
+    let at = hay.out.indexOf(needle);
     while (at >= 0) {
-      spans.push([at, at + needle.length]);
-      at = lower.indexOf(needle, at + needle.length);
+      spans.push([hay.at[at], hay.at[at + needle.length - 1] + 1]);
+      at = hay.out.indexOf(needle, at + needle.length);
     }
   }
   spans.sort((a, b) => a[0] - b[0]);
+  const merged = [];
+  for (const [s, e] of spans) {
+    const last = merged[merged.length - 1];
+    if (last && s <= last[1]) last[1] = Math.max(last[1], e);
+    else merged.push([s, e]);
+  }
   const out = el('span', { class: 'answer' });
   let pos = 0;
-  for (const [s, e] of spans) {
-    if (s < pos) continue;
+  for (const [s, e] of merged) {
     out.append(text.slice(pos, s), el('mark', { text: text.slice(s, e) }));
     pos = e;
   }
